@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Run test groups and print one summary line. Usage: run.sh BUILD GROUP...
+# Groups: unit, bpf, fuzz, vm. Every test reports PASS, FAIL or SKIP under its
+# own name; the last line is "N passed, N failed, N skipped"; exit 1 on failure.
+#
+# Environment: VM_TESTS="name ..." limits the VM group; FUZZ_SECONDS per target.
+set -u
+
+BUILD=$1; shift
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+RESULTS="$BUILD/test-results"
+rm -rf "$RESULTS"; mkdir -p "$RESULTS"
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+SKIP_RC=4	# exit code meaning "skipped", shared with selftests/vm/lib.sh
+
+npass=0; nfail=0; nskip=0; failed=()
+record() {	# record RESULT NAME [LOG]
+	case $1 in
+	PASS) npass=$((npass + 1)) ;;
+	FAIL) nfail=$((nfail + 1)); failed+=("$2${3:+ (log: $3)}") ;;
+	SKIP) nskip=$((nskip + 1)) ;;
+	esac
+	printf '%-4s %s\n' "$1" "$2" | tee -a "$RESULTS/summary.txt"
+}
+
+# cmocka binaries: each test case counts; TAP output tells them apart.
+run_cmocka() {	# run_cmocka GROUP BINARY
+	local group=$1 bin=$2 name log rc line
+	name=$(basename "$bin")
+	log="$RESULTS/$group-$name.log"
+	CMOCKA_MESSAGE_OUTPUT=TAP "$bin" >"$log" 2>&1
+	rc=$?
+	local seen=0
+	while IFS= read -r line; do
+		case $line in
+		"ok "*" # SKIP"*) record SKIP "$group/$name/${line#ok * - }"; seen=1 ;;
+		"ok "*)  record PASS "$group/$name/${line#ok * - }"; seen=1 ;;
+		"not ok "*) record FAIL "$group/$name/${line#not ok * - }" "$log"; seen=1 ;;
+		esac
+	done <"$log"
+	if [ $rc -eq $SKIP_RC ] && [ $seen -eq 0 ]; then
+		record SKIP "$group/$name"
+	elif [ $rc -ne 0 ] && ! grep -q '^not ok' "$log"; then
+		# crashed, sanitizer report, or failed outside a test case
+		record FAIL "$group/$name (exit $rc)" "$log"
+		sed 's/^/    /' "$log" | tail -30
+	elif [ $rc -ne 0 ]; then
+		grep -B2 -A8 '^not ok\|^#' "$log" | sed 's/^/    /' | head -60
+	fi
+}
+
+group_unit() {
+	local b
+	for b in "$BUILD"/san/selftests/unit/test_*; do
+		[ -x "$b" ] && run_cmocka unit "$b"
+	done
+}
+
+group_bpf() {
+	local b
+	for b in "$BUILD"/san/selftests/bpf/test_*; do
+		[ -x "$b" ] || continue
+		if [ "$(id -u)" -ne 0 ]; then record SKIP "bpf/$(basename "$b") (needs root)"; continue; fi
+		run_cmocka bpf "$b"
+	done
+}
+
+group_fuzz() {
+	local b name corpus work log
+	for b in "$BUILD"/fuzz/selftests/fuzz/fuzz_*; do
+		[ -x "$b" ] || continue
+		name=$(basename "$b")
+		corpus="$SRC/selftests/fuzz/corpus/${name#fuzz_}"
+		work="$RESULTS/fuzz-$name.corpus"; mkdir -p "$work"
+		log="$RESULTS/fuzz-$name.log"
+		# The seed corpus is read-only input; new units go to the work dir.
+		if "$b" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 "$work" ${corpus:+$( [ -d "$corpus" ] && echo "$corpus")} \
+			>"$log" 2>&1; then
+			record PASS "fuzz/$name ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') runs)"
+		else
+			record FAIL "fuzz/$name" "$log"
+			tail -40 "$log" | sed 's/^/    /'
+		fi
+	done
+}
+
+group_vm() {
+	local t name log rc
+	for t in "$SRC"/selftests/vm/tests/*.sh; do
+		name=$(basename "$t" .sh)
+		if [ -n "${VM_TESTS:-}" ] && ! [[ " $VM_TESTS " == *" $name "* ]]; then continue; fi
+		log="$RESULTS/vm-$name.log"
+		echo "---- vm/$name" >&2
+		"$SRC/selftests/vm/vm-run" --log "$log" -- "$t"
+		rc=$?
+		case $rc in
+		0) record PASS "vm/$name" ;;
+		"$SKIP_RC") record SKIP "vm/$name: $(grep -m1 -o 'SKIP: .*' "$log" | tr -d '\r')" ;;
+		*) record FAIL "vm/$name (exit $rc)" "$log"
+		   grep -v '^\[ *[0-9.]*\] ' "$log" | tail -40 | sed 's/^/    /' ;;
+		esac
+	done
+}
+
+for g in "$@"; do
+	echo "==== $g"
+	"group_$g"
+done
+
+echo
+if [ $nfail -gt 0 ]; then
+	echo "Failed:"
+	printf '  %s\n' "${failed[@]}"
+fi
+echo "$npass passed, $nfail failed, $nskip skipped"
+[ $nfail -eq 0 ]
