@@ -40,7 +40,7 @@ FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(FUZZ_LIB_SRCS))
 $(SAN_BUILD)/selftests/%: selftests/%.c $(SAN_ARCHIVES) | $(BPF_SKELS)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -O1 -g $(SAN_FLAGS) $(XCFLAGS) -Iselftests/include -o $@ $< \
+	$(Q)$(CC) -O1 -g $(SAN_FLAGS) $(XCFLAGS) -Wno-unused-parameter -Iselftests/include -o $@ $< \
 		$(SAN_ARCHIVES) -lcmocka $(LDLIBS_ALL)
 
 $(FUZZ_BUILD)/%.o: %.c | $(BPF_SKELS)

@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Static analysis for `make check`: cppcheck and clang-tidy's analyzer over the
+# userspace C code, clang-format's verdict on every C file. Exit 1 on any finding.
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/.."
+rc=0
+
+srcs=$(git ls-files 'lib/*.c' 'loader/*.c' 'iked/*.c' 2>/dev/null)
+incs="-Iinclude -Ilib -I$BUILD/bpf"
+
+echo "check: cppcheck"
+# shellcheck disable=SC2086
+cppcheck --quiet --error-exitcode=1 --inline-suppr --std=c11 \
+	--enable=warning,portability,performance \
+	--suppress=missingIncludeSystem -D__linux__ -D_GNU_SOURCE $incs $srcs || rc=1
+
+echo "check: clang-tidy (clang-analyzer, bugprone, cert subsets)"
+checks='-*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-narrowing-conversions,-bugprone-assignment-in-if-condition,-bugprone-macro-parentheses,cert-err34-c,cert-flp30-c'
+for f in $srcs; do
+	# shellcheck disable=SC2086
+	out=$(clang-tidy --quiet --checks="$checks" --warnings-as-errors='*' "$f" -- \
+		-std=gnu11 -D_GNU_SOURCE $incs 2>&1) || { echo "$out"; rc=1; }
+done
+
+echo "check: clang-format"
+for f in $(git ls-files '*.c' '*.h'); do
+	if ! clang-format --dry-run --Werror "$f" >/dev/null 2>&1; then
+		echo "check: $f: not clang-formatted (make format)"
+		rc=1
+	fi
+done
+
+[ $rc -eq 0 ] && echo "check: clean"
+exit $rc
