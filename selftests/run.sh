@@ -88,7 +88,14 @@ group_fuzz() {
 }
 
 group_vm() {
-	local t name log rc
+	local t name log rc line
+	# The runner's own checks first: exit codes, splat detection, timeout.
+	while IFS= read -r line; do
+		case $line in
+		"PASS "*) record PASS "vm/${line#PASS }" ;;
+		"FAIL "*) record FAIL "vm/${line#FAIL }" ;;
+		esac
+	done < <("$SRC/selftests/vm/runner-selftest.sh" "$RESULTS")
 	for t in "$SRC"/selftests/vm/tests/*.sh; do
 		name=$(basename "$t" .sh)
 		if [ -n "${VM_TESTS:-}" ] && ! [[ " $VM_TESTS " == *" $name "* ]]; then continue; fi
