@@ -48,7 +48,15 @@ $(FUZZ_BUILD)/%.o: %.c | $(BPF_SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -O1 -g $(FUZZ_FLAGS) $(filter-out -fstack-protector-strong,$(XCFLAGS)) -c $< -o $@
 
-$(FUZZ_BUILD)/selftests/fuzz/%: $(FUZZ_BUILD)/selftests/fuzz/%.o $(FUZZ_LIB_OBJS)
+# An archive, so a target only pulls the objects it uses (loader/cmd_*.o refer
+# to loader/main.c, which is not linked).
+FUZZ_LIB_A := $(FUZZ_BUILD)/libfuzzlib.a
+$(FUZZ_LIB_A): $(FUZZ_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/selftests/fuzz/%: $(FUZZ_BUILD)/selftests/fuzz/%.o $(FUZZ_LIB_A)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS_ALL)
 

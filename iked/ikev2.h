@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * IKEv2 protocol numbers (RFC 7296 and the IANA "IKEv2 Parameters" registry).
+ *
+ * Every number the daemon puts on or reads from the wire is named here; the
+ * matching name tables live in ikev2_pld.c behind the ikev2_*_name() functions
+ * at the end of this file, so log lines and tests print the same spelling.
+ */
+#ifndef XIKED_IKEV2_H
+#define XIKED_IKEV2_H
+
+#include <stdint.h>
+
+#define IKEV2_VERSION		0x20	/* major 2, minor 0 */
+#define IKEV2_MAJOR(v)		((uint8_t)(v) >> 4)
+#define IKEV2_PORT		500
+#define IKEV2_NATT_PORT		4500
+
+#define IKEV2_HDR_LEN		28
+#define IKEV2_PLD_HDR_LEN	4
+/* RFC 7296 2: every implementation must accept messages up to 1280 octets;
+ * we accept anything a UDP datagram can carry. */
+#define IKEV2_MSG_MAX		65535
+#define IKEV2_NONCE_MIN		16
+#define IKEV2_NONCE_MAX		256
+
+/* Header flags (RFC 7296 3.1) */
+#define IKEV2_FLAG_INITIATOR	0x08
+#define IKEV2_FLAG_VERSION	0x10
+#define IKEV2_FLAG_RESPONSE	0x20
+
+/* Generic payload header flags */
+#define IKEV2_PLD_CRITICAL	0x80
+
+enum ikev2_exchange {
+	IKEV2_EXCH_IKE_SA_INIT		= 34,
+	IKEV2_EXCH_IKE_AUTH		= 35,
+	IKEV2_EXCH_CREATE_CHILD_SA	= 36,
+	IKEV2_EXCH_INFORMATIONAL	= 37,
+	IKEV2_EXCH_IKE_SESSION_RESUME	= 38,
+	IKEV2_EXCH_IKE_INTERMEDIATE	= 43,
+};
+
+enum ikev2_pld_type {
+	IKEV2_PLD_NONE		= 0,
+	IKEV2_PLD_SA		= 33,
+	IKEV2_PLD_KE		= 34,
+	IKEV2_PLD_IDI		= 35,
+	IKEV2_PLD_IDR		= 36,
+	IKEV2_PLD_CERT		= 37,
+	IKEV2_PLD_CERTREQ	= 38,
+	IKEV2_PLD_AUTH		= 39,
+	IKEV2_PLD_NONCE		= 40,
+	IKEV2_PLD_NOTIFY	= 41,
+	IKEV2_PLD_DELETE	= 42,
+	IKEV2_PLD_VENDOR	= 43,
+	IKEV2_PLD_TSI		= 44,
+	IKEV2_PLD_TSR		= 45,
+	IKEV2_PLD_SK		= 46,
+	IKEV2_PLD_CP		= 47,
+	IKEV2_PLD_EAP		= 48,
+	IKEV2_PLD_SKF		= 53,	/* RFC 7383 */
+};
+
+enum ikev2_proto {
+	IKEV2_PROTO_NONE	= 0,
+	IKEV2_PROTO_IKE		= 1,
+	IKEV2_PROTO_AH		= 2,
+	IKEV2_PROTO_ESP		= 3,
+};
+
+enum ikev2_xform_type {
+	IKEV2_XFORM_ENCR	= 1,
+	IKEV2_XFORM_PRF		= 2,
+	IKEV2_XFORM_INTEG	= 3,
+	IKEV2_XFORM_DH		= 4,	/* "Key Exchange Method" since RFC 9370 */
+	IKEV2_XFORM_ESN		= 5,
+};
+#define IKEV2_XFORM_TYPE_MAX	5
+
+enum ikev2_encr {
+	IKEV2_ENCR_DES			= 2,
+	IKEV2_ENCR_3DES			= 3,
+	IKEV2_ENCR_NULL			= 11,
+	IKEV2_ENCR_AES_CBC		= 12,
+	IKEV2_ENCR_AES_CTR		= 13,
+	IKEV2_ENCR_AES_CCM_8		= 14,
+	IKEV2_ENCR_AES_CCM_12		= 15,
+	IKEV2_ENCR_AES_CCM_16		= 16,
+	IKEV2_ENCR_AES_GCM_8		= 18,
+	IKEV2_ENCR_AES_GCM_12		= 19,
+	IKEV2_ENCR_AES_GCM_16		= 20,
+	IKEV2_ENCR_NULL_AUTH_AES_GMAC	= 21,
+	IKEV2_ENCR_CHACHA20_POLY1305	= 28,	/* RFC 7634 */
+};
+
+enum ikev2_prf {
+	IKEV2_PRF_HMAC_MD5		= 1,
+	IKEV2_PRF_HMAC_SHA1		= 2,
+	IKEV2_PRF_AES128_XCBC		= 4,
+	IKEV2_PRF_HMAC_SHA2_256		= 5,
+	IKEV2_PRF_HMAC_SHA2_384		= 6,
+	IKEV2_PRF_HMAC_SHA2_512		= 7,
+	IKEV2_PRF_AES128_CMAC		= 8,
+};
+
+enum ikev2_integ {
+	IKEV2_INTEG_NONE		= 0,
+	IKEV2_INTEG_HMAC_MD5_96		= 1,
+	IKEV2_INTEG_HMAC_SHA1_96	= 2,
+	IKEV2_INTEG_AES_XCBC_96		= 5,
+	IKEV2_INTEG_AES_CMAC_96		= 8,
+	IKEV2_INTEG_HMAC_SHA2_256_128	= 12,	/* RFC 4868 */
+	IKEV2_INTEG_HMAC_SHA2_384_192	= 13,
+	IKEV2_INTEG_HMAC_SHA2_512_256	= 14,
+};
+
+enum ikev2_dh {
+	IKEV2_DH_NONE		= 0,
+	IKEV2_DH_MODP_1024	= 2,
+	IKEV2_DH_MODP_1536	= 5,
+	IKEV2_DH_MODP_2048	= 14,
+	IKEV2_DH_MODP_3072	= 15,
+	IKEV2_DH_MODP_4096	= 16,
+	IKEV2_DH_ECP_256	= 19,	/* RFC 5903 */
+	IKEV2_DH_ECP_384	= 20,
+	IKEV2_DH_ECP_521	= 21,
+	IKEV2_DH_CURVE25519	= 31,	/* RFC 8031 */
+	IKEV2_DH_CURVE448	= 32,
+};
+
+enum ikev2_esn {
+	IKEV2_ESN_NO		= 0,
+	IKEV2_ESN_YES		= 1,
+};
+
+/* Transform attributes (RFC 7296 3.3.5); Key Length is the only one defined. */
+#define IKEV2_ATTR_AF		0x8000	/* TV format: value in the length field */
+#define IKEV2_ATTR_KEY_LENGTH	14
+
+enum ikev2_id_type {
+	IKEV2_ID_IPV4_ADDR	= 1,
+	IKEV2_ID_FQDN		= 2,
+	IKEV2_ID_RFC822_ADDR	= 3,
+	IKEV2_ID_IPV6_ADDR	= 5,
+	IKEV2_ID_DER_ASN1_DN	= 9,
+	IKEV2_ID_DER_ASN1_GN	= 10,
+	IKEV2_ID_KEY_ID		= 11,
+};
+
+enum ikev2_auth_method {
+	IKEV2_AUTH_RSA_SIG		= 1,
+	IKEV2_AUTH_SHARED_KEY_MIC	= 2,
+	IKEV2_AUTH_DSS_SIG		= 3,
+	IKEV2_AUTH_ECDSA_256		= 9,
+	IKEV2_AUTH_ECDSA_384		= 10,
+	IKEV2_AUTH_ECDSA_521		= 11,
+	IKEV2_AUTH_NULL			= 13,	/* RFC 7619 */
+	IKEV2_AUTH_DIGITAL_SIGNATURE	= 14,	/* RFC 7427 */
+};
+
+/* RFC 7427 SIGNATURE_HASH_ALGORITHMS notify data */
+enum ikev2_hash_alg {
+	IKEV2_HASH_SHA1		= 1,
+	IKEV2_HASH_SHA2_256	= 2,
+	IKEV2_HASH_SHA2_384	= 3,
+	IKEV2_HASH_SHA2_512	= 4,
+	IKEV2_HASH_IDENTITY	= 5,
+};
+
+enum ikev2_cert_encoding {
+	IKEV2_CERT_PKCS7_X509		= 1,
+	IKEV2_CERT_PGP			= 2,
+	IKEV2_CERT_DNS_SIGNED_KEY	= 3,
+	IKEV2_CERT_X509_SIG		= 4,
+	IKEV2_CERT_KERBEROS		= 6,
+	IKEV2_CERT_X509_CRL		= 7,
+	IKEV2_CERT_X509_ARL		= 8,
+	IKEV2_CERT_SPKI			= 9,
+	IKEV2_CERT_X509_ATTR		= 10,
+	IKEV2_CERT_RAW_RSA_KEY		= 11,
+	IKEV2_CERT_HASH_URL_X509	= 12,
+	IKEV2_CERT_HASH_URL_BUNDLE	= 13,
+	IKEV2_CERT_RAW_PUBLIC_KEY	= 15,	/* RFC 7670 */
+};
+
+enum ikev2_ts_type {
+	IKEV2_TS_IPV4_ADDR_RANGE	= 7,
+	IKEV2_TS_IPV6_ADDR_RANGE	= 8,
+};
+
+enum ikev2_cfg_type {
+	IKEV2_CFG_REQUEST	= 1,
+	IKEV2_CFG_REPLY		= 2,
+	IKEV2_CFG_SET		= 3,
+	IKEV2_CFG_ACK		= 4,
+};
+
+enum ikev2_cfg_attr {
+	IKEV2_CFG_INTERNAL_IP4_ADDRESS	= 1,
+	IKEV2_CFG_INTERNAL_IP4_NETMASK	= 2,
+	IKEV2_CFG_INTERNAL_IP4_DNS	= 3,
+	IKEV2_CFG_INTERNAL_IP4_NBNS	= 4,
+	IKEV2_CFG_INTERNAL_IP4_DHCP	= 6,
+	IKEV2_CFG_APPLICATION_VERSION	= 7,
+	IKEV2_CFG_INTERNAL_IP6_ADDRESS	= 8,
+	IKEV2_CFG_INTERNAL_IP6_DNS	= 10,
+	IKEV2_CFG_INTERNAL_IP6_DHCP	= 12,
+	IKEV2_CFG_INTERNAL_IP4_SUBNET	= 13,
+	IKEV2_CFG_SUPPORTED_ATTRIBUTES	= 14,
+	IKEV2_CFG_INTERNAL_IP6_SUBNET	= 15,
+};
+
+/* Notify message types: errors below 16384, status from 16384 on. */
+enum ikev2_notify_type {
+	IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD	= 1,
+	IKEV2_N_INVALID_IKE_SPI			= 4,
+	IKEV2_N_INVALID_MAJOR_VERSION		= 5,
+	IKEV2_N_INVALID_SYNTAX			= 7,
+	IKEV2_N_INVALID_MESSAGE_ID		= 9,
+	IKEV2_N_INVALID_SPI			= 11,
+	IKEV2_N_NO_PROPOSAL_CHOSEN		= 14,
+	IKEV2_N_INVALID_KE_PAYLOAD		= 17,
+	IKEV2_N_AUTHENTICATION_FAILED		= 24,
+	IKEV2_N_SINGLE_PAIR_REQUIRED		= 34,
+	IKEV2_N_NO_ADDITIONAL_SAS		= 35,
+	IKEV2_N_INTERNAL_ADDRESS_FAILURE	= 36,
+	IKEV2_N_FAILED_CP_REQUIRED		= 37,
+	IKEV2_N_TS_UNACCEPTABLE			= 38,
+	IKEV2_N_INVALID_SELECTORS		= 39,
+	IKEV2_N_TEMPORARY_FAILURE		= 43,
+	IKEV2_N_CHILD_SA_NOT_FOUND		= 44,
+
+	IKEV2_N_INITIAL_CONTACT			= 16384,
+	IKEV2_N_SET_WINDOW_SIZE			= 16385,
+	IKEV2_N_ADDITIONAL_TS_POSSIBLE		= 16386,
+	IKEV2_N_IPCOMP_SUPPORTED		= 16387,
+	IKEV2_N_NAT_DETECTION_SOURCE_IP		= 16388,
+	IKEV2_N_NAT_DETECTION_DESTINATION_IP	= 16389,
+	IKEV2_N_COOKIE				= 16390,
+	IKEV2_N_USE_TRANSPORT_MODE		= 16391,
+	IKEV2_N_HTTP_CERT_LOOKUP_SUPPORTED	= 16392,
+	IKEV2_N_REKEY_SA			= 16393,
+	IKEV2_N_ESP_TFC_PADDING_NOT_SUPPORTED	= 16394,
+	IKEV2_N_NON_FIRST_FRAGMENTS_ALSO	= 16395,
+	IKEV2_N_MOBIKE_SUPPORTED		= 16396,
+	IKEV2_N_ADDITIONAL_IP4_ADDRESS		= 16397,
+	IKEV2_N_ADDITIONAL_IP6_ADDRESS		= 16398,
+	IKEV2_N_NO_ADDITIONAL_ADDRESSES		= 16399,
+	IKEV2_N_UPDATE_SA_ADDRESSES		= 16400,
+	IKEV2_N_COOKIE2				= 16401,
+	IKEV2_N_NO_NATS_ALLOWED			= 16402,
+	IKEV2_N_AUTH_LIFETIME			= 16403,
+	IKEV2_N_MULTIPLE_AUTH_SUPPORTED		= 16404,
+	IKEV2_N_ANOTHER_AUTH_FOLLOWS		= 16405,
+	IKEV2_N_REDIRECT_SUPPORTED		= 16406,
+	IKEV2_N_REDIRECT			= 16407,
+	IKEV2_N_CHILDLESS_IKEV2_SUPPORTED	= 16418,
+	IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED	= 16430,
+	IKEV2_N_SIGNATURE_HASH_ALGORITHMS	= 16431,
+	IKEV2_N_INTERMEDIATE_EXCHANGE_SUPPORTED	= 16438,
+};
+#define IKEV2_N_ERROR_MAX	16383
+
+/*
+ * Names for logs. Each returns a static string, "UNKNOWN" for numbers not in
+ * its table (callers print the number next to it when that matters).
+ */
+const char *ikev2_exchange_name(unsigned int exch);
+const char *ikev2_pld_type_name(unsigned int type);
+const char *ikev2_proto_name(unsigned int proto);
+const char *ikev2_xform_type_name(unsigned int type);
+const char *ikev2_xform_id_name(unsigned int type, unsigned int id);
+const char *ikev2_id_type_name(unsigned int type);
+const char *ikev2_auth_method_name(unsigned int method);
+const char *ikev2_cert_encoding_name(unsigned int enc);
+const char *ikev2_notify_name(unsigned int type);
+const char *ikev2_cfg_attr_name(unsigned int type);
+
+#endif

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The IKEv2 exchange engine (RFC 7296): IKE_SA_INIT, IKE_AUTH with PSK,
+ * CREATE_CHILD_SA for additional child SAs, INFORMATIONAL (delete, liveness),
+ * cookies and INVALID_KE_PAYLOAD, in both roles.
+ *
+ * The engine owns no sockets and no timers: the daemon (or a test) feeds it
+ * datagrams with engine_input() and the time with engine_tick(), and the
+ * engine answers through callbacks. Time is a monotonic count of
+ * milliseconds chosen by the caller. Nothing here blocks.
+ *
+ *	daemon                       engine
+ *	recvmsg() ---------------->  engine_input(pkt, local, remote, now)
+ *	timerfd / poll timeout --->  engine_tick(now)
+ *	sendto() <-----------------  ops.send(pkt, local, remote)
+ *	xfrm_nl state+policy <-----  ops.install_child(child) / ops.remove_child()
+ *
+ * Child SA keys are passed to install_child() only and scrubbed right after:
+ * the engine keeps no ESP key material.
+ */
+#ifndef XIKED_IKEV2_EXCH_H
+#define XIKED_IKEV2_EXCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "conf.h"
+#include "ike_sa.h"
+
+struct engine;
+
+/* A child SA as the kernel needs it. "in" is peer -> us. Keys are NULL in
+ * remove_child(). SPIs are host order. */
+struct engine_child {
+	const struct conf_conn *conn;
+	const struct conf_child *cfg;
+	uint64_t ispi, rspi;		/* the IKE SA it belongs to */
+	const struct sockaddr *local, *remote;
+	uint32_t spi_in, spi_out;
+	uint16_t encr, encr_keylen, integ;	/* IKEv2 transform IDs, keylen in bits */
+	bool esn;
+	size_t encr_key_len, integ_key_len;	/* bytes; AEAD salt included */
+	const uint8_t *encr_key_in, *integ_key_in;
+	const uint8_t *encr_key_out, *integ_key_out;
+	const struct ikev2_ts_list *ts_local, *ts_remote;
+};
+
+struct engine_ops {
+	void (*send)(void *arg, const uint8_t *pkt, size_t len, const struct sockaddr *local,
+		     const struct sockaddr *remote);
+	/* 0 or -errno; on error the child is not kept (and not announced). */
+	int (*install_child)(void *arg, const struct engine_child *c);
+	void (*remove_child)(void *arg, const struct engine_child *c);
+	void *arg;
+};
+
+struct engine_params {
+	uint32_t retx_timeout_ms;	/* first retransmission; doubles each time */
+	uint32_t retx_tries;		/* sends of one request before giving up */
+	uint32_t half_open_timeout_ms;	/* responder SAs waiting for IKE_AUTH */
+	uint32_t cookie_threshold;	/* half-open SAs from which cookies are required */
+};
+#define ENGINE_RETX_TIMEOUT_MS		1000
+#define ENGINE_RETX_TRIES		5
+#define ENGINE_HALF_OPEN_TIMEOUT_MS	30000
+#define ENGINE_COOKIE_THRESHOLD		64
+
+struct engine_stats {
+	uint64_t rx, rx_dropped, tx;
+	uint64_t retransmits;		/* our requests sent again */
+	uint64_t cached_replies;	/* peer retransmits answered from the cache */
+	uint64_t requests_processed;	/* peer requests handled (not from cache) */
+	uint64_t cookies_sent, invalid_ke_sent;
+	uint64_t ike_established, ike_deleted, auth_failed;
+	uint64_t child_installed, child_removed;
+};
+
+/* @params NULL: the defaults above; 0 fields take their default too.
+ * @conf must outlive the engine. */
+int engine_new(const struct conf *conf, const struct engine_ops *ops,
+	       const struct engine_params *params, struct engine **out);
+/* Removes all children (remove_child) and frees every SA; sends nothing. */
+void engine_free(struct engine *eng);
+
+/* Handle one received datagram; never fails (bad input is logged and dropped). */
+void engine_input(struct engine *eng, const uint8_t *pkt, size_t len,
+		  const struct sockaddr *local, const struct sockaddr *remote, uint64_t now);
+/* Retransmissions, give-ups, half-open timeouts. Call at least every
+ * engine_next_timeout() ms. */
+void engine_tick(struct engine *eng, uint64_t now);
+/* Time of the next engine_tick() that has work, UINT64_MAX if none. */
+uint64_t engine_next_timeout(const struct engine *eng);
+
+/*
+ * Start IKE SA @conn as initiator with child @child (NULL: the connection's
+ * first child; a connection without children sets up the IKE SA only).
+ * @local/@remote are the addresses to use (ports included). Our SPI is stored
+ * in @spi_out: it names the IKE SA in the calls below.
+ */
+int engine_initiate(struct engine *eng, const char *conn, const char *child,
+		    const struct sockaddr *local, const struct sockaddr *remote, uint64_t now,
+		    uint64_t *spi_out);
+/* Additional child SA over an established IKE SA (CREATE_CHILD_SA).
+ * -ENOENT: no such SA/child, -EAGAIN: not established, -EBUSY: a request of
+ * ours is in flight (window of one): retry after it completes. */
+int engine_child_create(struct engine *eng, uint64_t spi, const char *child, uint64_t now);
+/* INFORMATIONAL with a Delete for the child whose inbound SPI is @spi_in. */
+int engine_child_delete(struct engine *eng, uint64_t spi, uint32_t spi_in, uint64_t now);
+/* INFORMATIONAL with a Delete for the IKE SA (and so all its children). */
+int engine_ike_delete(struct engine *eng, uint64_t spi, uint64_t now);
+/* Empty INFORMATIONAL request (liveness check); the give-up limit deletes
+ * the IKE SA if the peer is gone. */
+int engine_liveness(struct engine *eng, uint64_t spi, uint64_t now);
+
+/* Inspection (control socket, tests). @spi is our SPI of the SA. */
+const struct ike_sa *engine_sa_find(const struct engine *eng, uint64_t spi);
+const struct ike_sa *engine_sa_next(const struct engine *eng, const struct ike_sa *prev);
+unsigned int engine_sa_count(const struct engine *eng);
+unsigned int engine_half_open_count(const struct engine *eng);
+const struct engine_stats *engine_get_stats(const struct engine *eng);
+
+#endif
