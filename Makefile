@@ -5,6 +5,8 @@
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
+# Keep intermediate objects (fuzz targets) so a second make does nothing.
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 BUILD    ?= build
@@ -57,6 +59,7 @@ include loader/build.mk
 include iked/build.mk
 include selftests/build.mk
 include docs/build.mk
+include bench/build.mk
 
 build-all: $(BPF_OBJS) $(BPF_SKELS) $(BINS) $(MANPAGES)
 
