@@ -71,8 +71,8 @@ int cookie_make(const struct cookie_ctx *c, const uint8_t *ni, size_t ni_len,
 	return cookie_hash(c->secret, c->version, ni, ni_len, peer, spi_i, out);
 }
 
-bool cookie_check(const struct cookie_ctx *c, const uint8_t *cookie, size_t len,
-		  const uint8_t *ni, size_t ni_len, const struct sockaddr *peer, uint64_t spi_i)
+bool cookie_check(const struct cookie_ctx *c, const uint8_t *cookie, size_t len, const uint8_t *ni,
+		  size_t ni_len, const struct sockaddr *peer, uint64_t spi_i)
 {
 	uint8_t want[COOKIE_LEN];
 	const uint8_t *secret;
@@ -81,8 +81,8 @@ bool cookie_check(const struct cookie_ctx *c, const uint8_t *cookie, size_t len,
 
 	if (len != COOKIE_LEN)
 		return false;
-	version = (uint32_t)cookie[0] << 24 | (uint32_t)cookie[1] << 16 |
-		  (uint32_t)cookie[2] << 8 | cookie[3];
+	version = (uint32_t)cookie[0] << 24 | (uint32_t)cookie[1] << 16 | (uint32_t)cookie[2] << 8 |
+		  cookie[3];
 	if (version == c->version)
 		secret = c->secret;
 	else if (version == c->version - 1)

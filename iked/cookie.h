@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define COOKIE_LEN	36	/* 4 + 32; RFC 7296 allows 1..64 */
-#define COOKIE_MAX	64
+#define COOKIE_LEN 36 /* 4 + 32; RFC 7296 allows 1..64 */
+#define COOKIE_MAX 64
 
 struct cookie_ctx {
 	uint32_t version;
@@ -31,7 +31,7 @@ void cookie_clear(struct cookie_ctx *c);
 
 int cookie_make(const struct cookie_ctx *c, const uint8_t *ni, size_t ni_len,
 		const struct sockaddr *peer, uint64_t spi_i, uint8_t out[COOKIE_LEN]);
-bool cookie_check(const struct cookie_ctx *c, const uint8_t *cookie, size_t len,
-		  const uint8_t *ni, size_t ni_len, const struct sockaddr *peer, uint64_t spi_i);
+bool cookie_check(const struct cookie_ctx *c, const uint8_t *cookie, size_t len, const uint8_t *ni,
+		  size_t ni_len, const struct sockaddr *peer, uint64_t spi_i);
 
 #endif

@@ -116,6 +116,7 @@ void ike_sa_free(struct ike_sa *sa)
 	crypto_ike_keys_clear(&sa->keys);
 	crypto_sk_clear(&sa->sk_in);
 	crypto_sk_clear(&sa->sk_out);
+	dh_free(sa->req.child_dh);
 	free(sa->req.buf);
 	free(sa->reply);
 	free(sa->init_req);
@@ -153,6 +154,11 @@ void ike_sa_table_add(struct ike_sa_table *t, struct ike_sa *sa)
 
 	sa->hnext = t->bucket[h];
 	t->bucket[h] = sa;
+	if (!sa->initiator) {
+		h = ike_sa_hash(sa->ispi);
+		sa->inext = t->ibucket[h];
+		t->ibucket[h] = sa;
+	}
 	t->n++;
 	if (!sa->initiator && sa->state == IKE_ST_HALF_OPEN)
 		t->n_half_open++;
@@ -162,6 +168,16 @@ void ike_sa_table_del(struct ike_sa_table *t, struct ike_sa *sa)
 {
 	struct ike_sa **pp = &t->bucket[ike_sa_hash(ike_sa_local_spi(sa))];
 
+	if (!sa->initiator) {
+		struct ike_sa **ip = &t->ibucket[ike_sa_hash(sa->ispi)];
+
+		for (; *ip; ip = &(*ip)->inext)
+			if (*ip == sa) {
+				*ip = sa->inext;
+				sa->inext = NULL;
+				break;
+			}
+	}
 	for (; *pp; pp = &(*pp)->hnext) {
 		if (*pp != sa)
 			continue;
@@ -184,15 +200,13 @@ struct ike_sa *ike_sa_lookup(const struct ike_sa_table *t, uint64_t local_spi)
 	return NULL;
 }
 
-/* Linear: only IKE_SA_INIT requests with a zero responder SPI come here,
- * and the cookie threshold bounds how many half-open SAs there are. */
 struct ike_sa *ike_sa_lookup_init(const struct ike_sa_table *t, uint64_t ispi,
 				  const struct sockaddr *remote)
 {
-	struct ike_sa *sa = NULL;
+	struct ike_sa *sa;
 
-	while ((sa = ike_sa_next(t, sa)))
-		if (!sa->initiator && sa->ispi == ispi &&
+	for (sa = t->ibucket[ike_sa_hash(ispi)]; sa; sa = sa->inext)
+		if (sa->ispi == ispi &&
 		    ike_addr_equal((const struct sockaddr *)&sa->remote, remote))
 			return sa;
 	return NULL;
@@ -234,6 +248,7 @@ void ike_req_restart(struct ike_req *r, uint8_t *buf, size_t len, uint64_t now,
 
 void ike_req_done(struct ike_req *r)
 {
+	dh_free(r->child_dh);
 	free(r->buf);
 	memset(r, 0, sizeof(*r));
 }

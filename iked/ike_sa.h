@@ -22,17 +22,17 @@
 #include "ikev2_pld.h"
 #include "proposal.h"
 
-#define IKE_NONCE_LEN		32
-#define IKE_SA_BUCKETS		256
-#define IKE_ID_MAX		256
+#define IKE_NONCE_LEN  32
+#define IKE_SA_BUCKETS 256
+#define IKE_ID_MAX     256
 
 enum ike_state {
-	IKE_ST_INIT_SENT,	/* initiator: IKE_SA_INIT request out */
-	IKE_ST_AUTH_SENT,	/* initiator: IKE_AUTH request out */
-	IKE_ST_HALF_OPEN,	/* responder: IKE_SA_INIT answered, IKE_AUTH awaited */
+	IKE_ST_INIT_SENT, /* initiator: IKE_SA_INIT request out */
+	IKE_ST_AUTH_SENT, /* initiator: IKE_AUTH request out */
+	IKE_ST_HALF_OPEN, /* responder: IKE_SA_INIT answered, IKE_AUTH awaited */
 	IKE_ST_ESTABLISHED,
-	IKE_ST_DELETING,	/* our Delete for the IKE SA is out */
-	IKE_ST_DEAD,		/* freed at the next engine_tick() */
+	IKE_ST_DELETING, /* our Delete for the IKE SA is out */
+	IKE_ST_DEAD, /* freed at the next engine_tick() */
 };
 
 /* What our outstanding request is, so its response is routed right. */
@@ -40,15 +40,15 @@ enum ike_req_kind {
 	IKE_REQ_NONE,
 	IKE_REQ_INIT,
 	IKE_REQ_AUTH,
-	IKE_REQ_CHILD,		/* CREATE_CHILD_SA for a new child */
+	IKE_REQ_CHILD, /* CREATE_CHILD_SA for a new child */
 	IKE_REQ_DEL_CHILD,
 	IKE_REQ_DEL_IKE,
 	IKE_REQ_LIVENESS,
 };
 
 struct ike_retx_params {
-	uint32_t timeout_ms;	/* first retransmission after this */
-	uint32_t max_tries;	/* sends including the first; give up after */
+	uint32_t timeout_ms; /* first retransmission after this */
+	uint32_t max_tries; /* sends including the first; give up after */
 };
 
 /* Our request in flight (window of one). */
@@ -57,15 +57,17 @@ struct ike_req {
 	uint32_t msgid;
 	uint8_t *buf;
 	size_t len;
-	unsigned int tries;	/* sends so far */
-	uint64_t next_ms;	/* when to resend */
-	uint64_t timeout_ms;	/* current backoff step */
+	unsigned int tries; /* sends so far */
+	uint64_t next_ms; /* when to resend */
+	uint64_t timeout_ms; /* current backoff step */
 	/* child being negotiated (IKE_REQ_AUTH, IKE_REQ_CHILD) */
 	const struct conf_child *child_cfg;
 	uint32_t child_spi;
 	struct ikev2_sa child_offer;
 	struct ikev2_ts_list tsi, tsr;
 	uint8_t child_nonce[IKE_NONCE_LEN];
+	struct dh_ctx *child_dh; /* CREATE_CHILD_SA with a KE method (PFS) */
+	uint16_t child_ke;
 	/* IKE_REQ_DEL_CHILD */
 	uint32_t del_spi;
 };
@@ -73,28 +75,29 @@ struct ike_req {
 struct child_sa {
 	struct child_sa *next;
 	const struct conf_child *cfg;
-	uint32_t spi_in, spi_out;	/* host order; spi_in is the one we chose */
+	uint32_t spi_in, spi_out; /* host order; spi_in is the one we chose */
 	struct proposal_choice alg;
 	struct ikev2_ts_list ts_local, ts_remote;
 	bool installed;
 };
 
 struct ike_sa {
-	struct ike_sa *hnext;		/* SPI table bucket chain */
+	struct ike_sa *hnext; /* SPI table bucket chain (our SPI) */
+	struct ike_sa *inext; /* responder SAs by initiator SPI */
 	uint64_t ispi, rspi;
-	bool initiator;			/* we sent the IKE_SA_INIT request */
+	bool initiator; /* we sent the IKE_SA_INIT request */
 	enum ike_state state;
 	const struct conf_conn *conn;
-	const struct conf_child *first_child;	/* negotiated in IKE_AUTH */
+	const struct conf_child *first_child; /* negotiated in IKE_AUTH */
 	struct sockaddr_storage local, remote;
 
 	struct proposal_choice alg;
 	struct crypto_suite suite;
 	struct crypto_ike_keys keys;
-	struct crypto_sk sk_in, sk_out;	/* peer -> us, us -> peer */
+	struct crypto_sk sk_in, sk_out; /* peer -> us, us -> peer */
 	bool keyed;
 	struct dh_ctx *dh;
-	uint16_t ke_group;		/* group of our KE payload */
+	uint16_t ke_group; /* group of our KE payload */
 	uint8_t ni[IKEV2_NONCE_MAX], nr[IKEV2_NONCE_MAX];
 	size_t ni_len, nr_len;
 	uint8_t cookie[COOKIE_MAX];
@@ -102,25 +105,26 @@ struct ike_sa {
 	/* Both IKE_SA_INIT messages as sent, signed by the AUTH payloads */
 	uint8_t *init_req, *init_resp;
 	size_t init_req_len, init_resp_len;
-	uint8_t peer_id[IKE_ID_MAX];	/* ID payload body (type | 3 reserved | data) */
+	uint8_t peer_id[IKE_ID_MAX]; /* ID payload body (type | 3 reserved | data) */
 	size_t peer_id_len;
 
-	uint32_t next_msgid;		/* of our next request */
-	struct ike_req req;		/* outstanding request, kind NONE if idle */
-	uint32_t expect_msgid;		/* of the peer's next request */
-	uint8_t *reply;			/* our answer to the peer's last request */
+	uint32_t next_msgid; /* of our next request */
+	struct ike_req req; /* outstanding request, kind NONE if idle */
+	uint32_t expect_msgid; /* of the peer's next request */
+	uint8_t *reply; /* our answer to the peer's last request */
 	size_t reply_len;
 	bool has_reply;
 
 	uint64_t created_ms, last_rx_ms;
 	struct child_sa *children;
-	unsigned int n_inits;		/* IKE_SA_INIT sends incl. cookie/KE retries */
+	unsigned int n_inits; /* IKE_SA_INIT sends incl. cookie/KE retries */
 };
 
 struct ike_sa_table {
 	struct ike_sa *bucket[IKE_SA_BUCKETS];
+	struct ike_sa *ibucket[IKE_SA_BUCKETS]; /* responder SAs by SPIi */
 	unsigned int n;
-	unsigned int n_half_open;	/* responder SAs in IKE_ST_HALF_OPEN */
+	unsigned int n_half_open; /* responder SAs in IKE_ST_HALF_OPEN */
 };
 
 /* Our SPI of @sa: the key of the table. */
@@ -130,7 +134,8 @@ static inline uint64_t ike_sa_local_spi(const struct ike_sa *sa)
 }
 
 struct ike_sa *ike_sa_new(bool initiator, const struct conf_conn *conn,
-			  const struct sockaddr *local, const struct sockaddr *remote, uint64_t now);
+			  const struct sockaddr *local, const struct sockaddr *remote,
+			  uint64_t now);
 /* Frees children records, keys (scrubbed), DH and buffers; not in a table. */
 void ike_sa_free(struct ike_sa *sa);
 void ike_sa_set_state(struct ike_sa_table *t, struct ike_sa *sa, enum ike_state st);

@@ -36,12 +36,12 @@ struct engine;
 struct engine_child {
 	const struct conf_conn *conn;
 	const struct conf_child *cfg;
-	uint64_t ispi, rspi;		/* the IKE SA it belongs to */
+	uint64_t ispi, rspi; /* the IKE SA it belongs to */
 	const struct sockaddr *local, *remote;
 	uint32_t spi_in, spi_out;
-	uint16_t encr, encr_keylen, integ;	/* IKEv2 transform IDs, keylen in bits */
+	uint16_t encr, encr_keylen, integ; /* IKEv2 transform IDs, keylen in bits */
 	bool esn;
-	size_t encr_key_len, integ_key_len;	/* bytes; AEAD salt included */
+	size_t encr_key_len, integ_key_len; /* bytes; AEAD salt included */
 	const uint8_t *encr_key_in, *integ_key_in;
 	const uint8_t *encr_key_out, *integ_key_out;
 	const struct ikev2_ts_list *ts_local, *ts_remote;
@@ -53,25 +53,29 @@ struct engine_ops {
 	/* 0 or -errno; on error the child is not kept (and not announced). */
 	int (*install_child)(void *arg, const struct engine_child *c);
 	void (*remove_child)(void *arg, const struct engine_child *c);
+	/* Optional: our inbound ESP SPI (XFRM_MSG_ALLOCSPI in the daemon).
+	 * NULL: a random SPI unused by this engine's children. */
+	int (*alloc_spi)(void *arg, const struct sockaddr *local, const struct sockaddr *remote,
+			 uint32_t *spi);
 	void *arg;
 };
 
 struct engine_params {
-	uint32_t retx_timeout_ms;	/* first retransmission; doubles each time */
-	uint32_t retx_tries;		/* sends of one request before giving up */
-	uint32_t half_open_timeout_ms;	/* responder SAs waiting for IKE_AUTH */
-	uint32_t cookie_threshold;	/* half-open SAs from which cookies are required */
+	uint32_t retx_timeout_ms; /* first retransmission; doubles each time */
+	uint32_t retx_tries; /* sends of one request before giving up */
+	uint32_t half_open_timeout_ms; /* responder SAs waiting for IKE_AUTH */
+	uint32_t cookie_threshold; /* half-open SAs from which cookies are required */
 };
-#define ENGINE_RETX_TIMEOUT_MS		1000
-#define ENGINE_RETX_TRIES		5
-#define ENGINE_HALF_OPEN_TIMEOUT_MS	30000
-#define ENGINE_COOKIE_THRESHOLD		64
+#define ENGINE_RETX_TIMEOUT_MS	    1000
+#define ENGINE_RETX_TRIES	    5
+#define ENGINE_HALF_OPEN_TIMEOUT_MS 30000
+#define ENGINE_COOKIE_THRESHOLD	    64
 
 struct engine_stats {
 	uint64_t rx, rx_dropped, tx;
-	uint64_t retransmits;		/* our requests sent again */
-	uint64_t cached_replies;	/* peer retransmits answered from the cache */
-	uint64_t requests_processed;	/* peer requests handled (not from cache) */
+	uint64_t retransmits; /* our requests sent again */
+	uint64_t cached_replies; /* peer retransmits answered from the cache */
+	uint64_t requests_processed; /* peer requests handled (not from cache) */
 	uint64_t cookies_sent, invalid_ke_sent;
 	uint64_t ike_established, ike_deleted, auth_failed;
 	uint64_t child_installed, child_removed;
@@ -85,12 +89,14 @@ int engine_new(const struct conf *conf, const struct engine_ops *ops,
 void engine_free(struct engine *eng);
 
 /* Handle one received datagram; never fails (bad input is logged and dropped). */
-void engine_input(struct engine *eng, const uint8_t *pkt, size_t len,
-		  const struct sockaddr *local, const struct sockaddr *remote, uint64_t now);
-/* Retransmissions, give-ups, half-open timeouts. Call at least every
- * engine_next_timeout() ms. */
+void engine_input(struct engine *eng, const uint8_t *pkt, size_t len, const struct sockaddr *local,
+		  const struct sockaddr *remote, uint64_t now);
+/* Retransmissions, give-ups, half-open timeouts, liveness checks of idle
+ * peers (dpd_delay), cookie secret rotation. Call it at engine_next_timeout()
+ * at the latest. */
 void engine_tick(struct engine *eng, uint64_t now);
-/* Time of the next engine_tick() that has work, UINT64_MAX if none. */
+/* Time of the next engine_tick() that has work (may be in the past: call
+ * it now), UINT64_MAX if none. */
 uint64_t engine_next_timeout(const struct engine *eng);
 
 /*

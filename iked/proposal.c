@@ -39,8 +39,9 @@ int proposal_build(const struct conf_proposals *cp, uint8_t proto, const uint8_t
 		if (spi_size)
 			memcpy(p->spi, spi, spi_size);
 		for (j = 0; j < c->nencr; j++)
-			err = err ?: proposal_add_xform(p, IKEV2_XFORM_ENCR, c->encr[j],
-							c->encr_keylen[j]);
+			err = err   ?:
+				      proposal_add_xform(p, IKEV2_XFORM_ENCR, c->encr[j],
+							 c->encr_keylen[j]);
 		if (proto == IKEV2_PROTO_IKE)
 			for (j = 0; j < c->nprf; j++)
 				err = err ?: proposal_add_xform(p, IKEV2_XFORM_PRF, c->prf[j], 0);
@@ -56,12 +57,15 @@ int proposal_build(const struct conf_proposals *cp, uint8_t proto, const uint8_t
 				err = err ?: proposal_add_xform(p, IKEV2_XFORM_DH, first_ke, 0);
 			for (j = 0; j < c->nke; j++)
 				if (!has_first || c->ke[j] != first_ke)
-					err = err ?: proposal_add_xform(p, IKEV2_XFORM_DH,
-									c->ke[j], 0);
+					err = err   ?:
+						      proposal_add_xform(p, IKEV2_XFORM_DH,
+									 c->ke[j], 0);
 		}
 		if (proto != IKEV2_PROTO_IKE) {
 			if (!c->nesn)
-				err = err ?: proposal_add_xform(p, IKEV2_XFORM_ESN, IKEV2_ESN_NO, 0);
+				err = err   ?:
+					      proposal_add_xform(p, IKEV2_XFORM_ESN, IKEV2_ESN_NO,
+								 0);
 			for (j = 0; j < c->nesn; j++)
 				err = err ?: proposal_add_xform(p, IKEV2_XFORM_ESN, c->esn[j], 0);
 		}
@@ -99,8 +103,8 @@ static bool prop_none_ok(const struct ikev2_prop *p, uint8_t type)
 	return !prop_has_type(p, type) || prop_has(p, type, 0, 0);
 }
 
-static int proposal_match(const struct conf_proposal *c, const struct ikev2_prop *p,
-			  int ke_group, unsigned int flags, struct proposal_choice *out)
+static int proposal_match(const struct conf_proposal *c, const struct ikev2_prop *p, int ke_group,
+			  unsigned int flags, struct proposal_choice *out)
 {
 	unsigned int i;
 	bool found;
@@ -281,7 +285,8 @@ void proposal_str(const struct proposal_choice *c, char *buf, size_t len)
 	if (c->encr_keylen)
 		snprintf(kl, sizeof(kl), "_%u", c->encr_keylen);
 	snprintf(buf, len, "%s%s%s%s%s%s%s%s", ikev2_xform_id_name(IKEV2_XFORM_ENCR, c->encr), kl,
-		 c->prf ? "/" : "", c->prf ? ikev2_xform_id_name(IKEV2_XFORM_PRF, c->prf) : "",
-		 c->integ ? "/" : "", c->integ ? ikev2_xform_id_name(IKEV2_XFORM_INTEG, c->integ) : "",
-		 c->dh ? "/" : "", c->dh ? ikev2_xform_id_name(IKEV2_XFORM_DH, c->dh) : "");
+		 c->prf ? "/PRF_" : "", c->prf ? ikev2_xform_id_name(IKEV2_XFORM_PRF, c->prf) : "",
+		 c->integ ? "/" : "",
+		 c->integ ? ikev2_xform_id_name(IKEV2_XFORM_INTEG, c->integ) : "", c->dh ? "/" : "",
+		 c->dh ? ikev2_xform_id_name(IKEV2_XFORM_DH, c->dh) : "");
 }

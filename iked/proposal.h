@@ -26,7 +26,7 @@ struct proposal_choice {
 };
 
 enum proposal_flags {
-	PROPOSAL_NO_KE = 1 << 0,	/* leave KE methods out / ignore them (IKE_AUTH) */
+	PROPOSAL_NO_KE = 1 << 0, /* leave KE methods out / ignore them (IKE_AUTH) */
 };
 
 /*

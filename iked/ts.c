@@ -80,8 +80,8 @@ bool ts_intersect(const struct ikev2_ts *a, const struct ikev2_ts *b, struct ike
 	memcpy(out->start_addr,
 	       memcmp(a->start_addr, b->start_addr, alen) > 0 ? a->start_addr : b->start_addr,
 	       alen);
-	memcpy(out->end_addr, memcmp(a->end_addr, b->end_addr, alen) < 0 ? a->end_addr : b->end_addr,
-	       alen);
+	memcpy(out->end_addr,
+	       memcmp(a->end_addr, b->end_addr, alen) < 0 ? a->end_addr : b->end_addr, alen);
 	return memcmp(out->start_addr, out->end_addr, alen) <= 0;
 }
 
@@ -89,9 +89,8 @@ static bool ts_equal(const struct ikev2_ts *a, const struct ikev2_ts *b)
 {
 	size_t alen = ts_addr_len(a->type);
 
-	return a->type == b->type && a->ipproto == b->ipproto &&
-	       a->start_port == b->start_port && a->end_port == b->end_port &&
-	       !memcmp(a->start_addr, b->start_addr, alen) &&
+	return a->type == b->type && a->ipproto == b->ipproto && a->start_port == b->start_port &&
+	       a->end_port == b->end_port && !memcmp(a->start_addr, b->start_addr, alen) &&
 	       !memcmp(a->end_addr, b->end_addr, alen);
 }
 
