@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Classifier benchmark (not part of `make test`).
+ *
+ *   bench/classify_bench [--rules 10,1000,10000,100000] [--repeat N] [--rounds N]
+ *                        [--dst-plen L] [--xfrm N] [--xfrm-cap SECONDS]
+ *
+ * For each rule count: random rules (random IPv4 source and destination
+ * prefixes /16../32, or destinations all /L with --dst-plen; TCP or UDP,
+ * random port ranges), installed with
+ * spd_install (timed), then xipsec_inner_tc and xipsec_inner_xdp run over a
+ * set of 64 packets (each inside a random rule) with BPF_PROG_TEST_RUN
+ * repeat; the kernel's average ns per run (best of --rounds passes) is
+ * printed, and the ratio to the first rule count.
+ * --xfrm N installs the same selectors (first N rules) as kernel xfrm
+ * policies with `ip -force -batch` in a scratch network namespace and prints
+ * the time, capped at --xfrm-cap seconds (default 300).
+ * Needs root. Maps are not pinned.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "spd.h"
+#include "xipsec_inner.skel.h"
+
+#define NPKT 64
+#define NBKT 16
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)rng_state;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int fixed_plen; /* --dst-plen: every destination prefix this long */
+
+static void rand_rule(struct spd_rule *r)
+{
+	uint16_t a, b;
+
+	memset(r, 0, sizeof(*r));
+	r->family = XIPSEC_AF_INET;
+	r->src_plen = 16 + rnd() % 17;
+	r->dst_plen = fixed_plen ? (uint8_t)fixed_plen : 16 + rnd() % 17;
+	r->src[0] = htonl(rnd() & (~0u << (32 - r->src_plen)));
+	r->dst[0] = htonl(rnd() & (~0u << (32 - r->dst_plen)));
+	r->proto = rnd() % 2 ? 6 : 17;
+	r->sport_hi = 65535;
+	a = rnd();
+	b = rnd();
+	r->dport_lo = a < b ? a : b;
+	r->dport_hi = a < b ? b : a;
+	r->priority = rnd() % 1000;
+	r->bucket = rnd() % NBKT;
+}
+
+/* A packet inside rule @r (it or a higher-priority rule matches). */
+static size_t make_pkt(uint8_t *buf, const struct spd_rule *r)
+{
+	uint8_t *ip = buf + 14, *l4 = ip + 20;
+	uint32_t s = ntohl(r->src[0]) | (r->src_plen < 32 ? rnd() >> r->src_plen : 0);
+	uint32_t d = ntohl(r->dst[0]) | (r->dst_plen < 32 ? rnd() >> r->dst_plen : 0);
+	uint16_t dp = r->dport_lo + rnd() % ((uint32_t)r->dport_hi - r->dport_lo + 1);
+
+	memset(buf, 0, 14 + 20 + 20);
+	buf[12] = 0x08;
+	ip[0] = 0x45;
+	ip[3] = 40;
+	ip[8] = 64;
+	ip[9] = r->proto;
+	s = htonl(s);
+	d = htonl(d);
+	memcpy(ip + 12, &s, 4);
+	memcpy(ip + 16, &d, 4);
+	l4[0] = 0x30;
+	l4[1] = 0x39;
+	l4[2] = dp >> 8;
+	l4[3] = dp & 0xff;
+	return 14 + 20 + 20;
+}
+
+/*
+ * Average ns per run over the packet set, the best of @rounds passes: the
+ * machine is shared, and the minimum is the figure least disturbed by load.
+ */
+static double run_cost(int fd, bool tc, uint8_t pkts[][64], size_t *lens, int repeat, int rounds)
+{
+	uint8_t out[4096];
+	double total, best = -1;
+	int i, r;
+
+	for (r = 0; r < rounds; r++) {
+		total = 0;
+		for (i = 0; i < NPKT; i++) {
+			struct __sk_buff ctx = { 0 };
+			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkts[i],
+				    .data_size_in = lens[i], .data_out = out,
+				    .data_size_out = sizeof(out), .repeat = repeat);
+
+			if (tc) {
+				o.ctx_in = &ctx;
+				o.ctx_size_in = sizeof(ctx);
+			}
+			if (bpf_prog_test_run_opts(fd, &o)) {
+				fprintf(stderr, "test_run: %s\n", strerror(errno));
+				return -1;
+			}
+			total += o.duration;
+		}
+		if (best < 0 || total / NPKT < best)
+			best = total / NPKT;
+	}
+	return best;
+}
+
+static int xfrm_policies(const struct spd_rule *r, size_t n, int cap)
+{
+	char path[] = "/tmp/xipsec-bench-XXXXXX";
+	char cmd[512], s[32], d[32];
+	double t0, t1;
+	FILE *f;
+	size_t i;
+	int fd, rc;
+
+	fd = mkstemp(path);
+	if (fd < 0 || !(f = fdopen(fd, "w")))
+		return -errno;
+	for (i = 0; i < n; i++) {
+		inet_ntop(AF_INET, r[i].src, s, sizeof(s));
+		inet_ntop(AF_INET, r[i].dst, d, sizeof(d));
+		fprintf(f,
+			"xfrm policy add src %s/%u dst %s/%u proto %s dport %u dir out priority %u "
+			"tmpl src 192.0.2.1 dst 192.0.2.2 proto esp reqid 1 mode tunnel\n",
+			s, r[i].src_plen, d, r[i].dst_plen, r[i].proto == 6 ? "tcp" : "udp",
+			r[i].dport_lo, r[i].priority);
+	}
+	fclose(f);
+	snprintf(
+		cmd, sizeof(cmd),
+		"ip netns add xipsec-bench && timeout %d ip -n xipsec-bench -force -batch %s "
+		">/dev/null 2>&1; rc=$?; "
+		"echo \"  kernel policies installed: $(ip -n xipsec-bench xfrm policy count | grep -o 'OUT [0-9]*' "
+		"| head -1)\"; ip netns del xipsec-bench; exit $rc",
+		cap, path);
+	t0 = now_s();
+	rc = system(cmd);
+	t1 = now_s();
+	unlink(path);
+	printf("xfrm policies (ip -force -batch, %zu selectors): %.2f s%s\n", n, t1 - t0,
+	       WIFEXITED(rc) && WEXITSTATUS(rc) == 124 ? " (hit the cap: did not finish)" : "");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	size_t counts[8] = { 10, 1000, 10000, 100000 }, ncounts = 4, maxn = 0, i, c;
+	int repeat = 20000, rounds = 5, xfrm_n = 0, xfrm_cap = 300;
+	double base_tc = 0, base_xdp = 0;
+	static uint8_t pkts[NPKT][64];
+	size_t lens[NPKT];
+	struct spd_bucket b[NBKT];
+	struct spd_rule *rules;
+	int a;
+
+	for (a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "--rules") && a + 1 < argc) {
+			char *tok, *save = NULL;
+
+			ncounts = 0;
+			for (tok = strtok_r(argv[++a], ",", &save); tok && ncounts < 8;
+			     tok = strtok_r(NULL, ",", &save))
+				counts[ncounts++] = strtoul(tok, NULL, 10);
+		} else if (!strcmp(argv[a], "--repeat") && a + 1 < argc) {
+			repeat = atoi(argv[++a]);
+		} else if (!strcmp(argv[a], "--dst-plen") && a + 1 < argc) {
+			fixed_plen = atoi(argv[++a]);
+			if (fixed_plen < 1 || fixed_plen > 32)
+				return 2;
+		} else if (!strcmp(argv[a], "--rounds") && a + 1 < argc) {
+			rounds = atoi(argv[++a]);
+		} else if (!strcmp(argv[a], "--xfrm") && a + 1 < argc) {
+			xfrm_n = atoi(argv[++a]);
+		} else if (!strcmp(argv[a], "--xfrm-cap") && a + 1 < argc) {
+			xfrm_cap = atoi(argv[++a]);
+		} else {
+			fprintf(stderr,
+				"usage: %s [--rules N,N,..] [--repeat N] [--rounds N] [--dst-plen L]\n"
+				"       [--xfrm N] [--xfrm-cap S]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	for (c = 0; c < ncounts; c++)
+		if (counts[c] > maxn)
+			maxn = counts[c];
+	if ((size_t)xfrm_n > maxn)
+		maxn = xfrm_n;
+	rules = calloc(maxn ? maxn : 1, sizeof(*rules));
+	if (!rules)
+		return 1;
+	for (i = 0; i < NBKT; i++) {
+		memset(&b[i], 0, sizeof(b[i]));
+		b[i].action = i % 2 ? SPD_ACT_BYPASS : SPD_ACT_PROTECT;
+		b[i].sa_id = i;
+		snprintf(b[i].name, sizeof(b[i].name), "b%zu", i);
+	}
+
+	printf("%-8s %12s %12s %10s %12s %10s %8s %8s\n", "rules", "install_s", "tc_ns/pkt",
+	       "tc_ratio", "xdp_ns/pkt", "xdp_ratio", "leaves", "cands");
+	for (c = 0; c < ncounts; c++) {
+		struct xipsec_inner_bpf *skel = xipsec_inner_bpf__open();
+		struct spd_set set = {
+			.rules = rules, .nrules = counts[c], .buckets = b, .nbuckets = NBKT
+		};
+		struct spd_compiled cc;
+		struct spd_maps m;
+		struct spd_error e;
+		struct bpf_map *map;
+		double t0, t1, tc, xdp;
+
+		if (!skel)
+			return 1;
+		bpf_object__for_each_map(map, skel->obj) bpf_map__set_pin_path(map, NULL);
+		if (xipsec_inner_bpf__load(skel)) {
+			fprintf(stderr, "load failed\n");
+			return 1;
+		}
+		m = (struct spd_maps){
+			.config_fd = bpf_map__fd(skel->maps.xipsec_config),
+			.pfx_fd = bpf_map__fd(skel->maps.xipsec_spd_pfx),
+			.lens_fd = bpf_map__fd(skel->maps.xipsec_spd_lens),
+			.blk4_fd = bpf_map__fd(skel->maps.xipsec_spd_blk4),
+			.cand_fd = bpf_map__fd(skel->maps.xipsec_spd_cand),
+			.rule_fd = bpf_map__fd(skel->maps.xipsec_spd_rule),
+			.bucket_fd = bpf_map__fd(skel->maps.xipsec_bucket),
+			.bkt_stat_fd = bpf_map__fd(skel->maps.xipsec_bkt_stat),
+		};
+		rng_state = 0x9e3779b97f4a7c15ull;
+		for (i = 0; i < counts[c]; i++)
+			rand_rule(&rules[i]);
+		if (spd_compile(&set, 0, &cc, &e)) {
+			fprintf(stderr, "compile: %s\n", e.msg);
+			return 1;
+		}
+		t0 = now_s();
+		if (spd_install(&m, &set, &e)) {
+			fprintf(stderr, "install: %s\n", e.msg);
+			return 1;
+		}
+		t1 = now_s();
+		for (i = 0; i < NPKT; i++)
+			lens[i] = make_pkt(pkts[i], &rules[rnd() % counts[c]]);
+		tc = run_cost(bpf_program__fd(skel->progs.xipsec_inner_tc), true, pkts, lens,
+			      repeat, rounds);
+		xdp = run_cost(bpf_program__fd(skel->progs.xipsec_inner_xdp), false, pkts, lens,
+			       repeat, rounds);
+		if (c == 0) {
+			base_tc = tc;
+			base_xdp = xdp;
+		}
+		printf("%-8zu %12.3f %12.1f %10.2f %12.1f %10.2f %8zu %8zu\n", counts[c], t1 - t0,
+		       tc, tc / base_tc, xdp, xdp / base_xdp, cc.nleaves, cc.ncands);
+		fflush(stdout);
+		spd_compiled_free(&cc);
+		xipsec_inner_bpf__destroy(skel);
+	}
+	if (xfrm_n) {
+		rng_state = 0x9e3779b97f4a7c15ull;
+		for (i = 0; i < (size_t)xfrm_n; i++)
+			rand_rule(&rules[i]);
+		xfrm_policies(rules, xfrm_n, xfrm_cap);
+	}
+	free(rules);
+	return 0;
+}
