@@ -72,7 +72,7 @@ test-unit test-bpf test-fuzz test-vm: $(DEPS_STAMP)
 
 demo: $(DEPS_STAMP)
 	$(Q)$(MAKE) build-all
-	$(Q)selftests/vm/vm-run --timeout 300 -- selftests/vm/demo.sh
+	$(Q)selftests/vm/vm-run --timeout 600 -- selftests/vm/demo.sh
 
 check: $(DEPS_STAMP)
 	$(Q)$(MAKE) build-all
