@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * xiked: the IKEv2 daemon's command line.
- *
- * Today it loads and checks the configuration; the IKE engine is not part
- * of this build yet, so without -n it says so and exits non-zero rather
- * than pretending to run.
+ * xiked: the IKEv2 daemon's command line. -n checks the configuration;
+ * otherwise the daemon runs (daemon.c) until SIGTERM/SIGINT.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +11,8 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "daemon.h"
+#include "kernel.h"
 #include "log.h"
 
 #define XIKED_DEFAULT_SOCKET "/run/xiked.sock"
@@ -21,25 +20,36 @@
 static void xiked_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: xiked [-F] [-n] [-v]... [-c FILE] [-s PATH]\n"
+		"usage: xiked [-F] [-n] [-v]... [-c FILE] [-s PATH] [--keylog FILE]\n"
 		"  -c FILE   configuration in swanctl.conf syntax (default %s)\n"
 		"  -F        stay in the foreground, log to stderr\n"
 		"  -n        check the configuration, print a summary and exit (0 ok, 1 error)\n"
 		"  -s PATH   control socket (default %s)\n"
 		"  -v        more detail (repeat for debug output)\n"
-		"  -h        this help\n",
+		"  -h        this help\n"
+		"  --keylog FILE  append IKE SA keys in Wireshark's ikev2_decryption_table\n"
+		"                 format (debugging only: anyone with FILE can decrypt IKE)\n"
+		"  --keep-caps    do not drop capabilities other than CAP_NET_ADMIN\n",
 		CONF_DEFAULT_PATH, XIKED_DEFAULT_SOCKET);
 }
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "keylog", required_argument, NULL, 'K' },
+		{ "keep-caps", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const char *conf_path = CONF_DEFAULT_PATH, *sock_path = XIKED_DEFAULT_SOCKET;
-	bool foreground = false, check_only = false;
+	const char *keylog = NULL;
+	bool foreground = false, check_only = false, keep_caps = false;
+	struct daemon_opts opts;
 	char err[1024];
 	struct conf *conf = NULL;
 	int verbose = 0, opt, rc;
 
-	while ((opt = getopt(argc, argv, "c:Fns:vh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:Fns:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			conf_path = optarg;
@@ -55,6 +65,12 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			verbose++;
+			break;
+		case 'K':
+			keylog = optarg;
+			break;
+		case 'P':
+			keep_caps = true;
 			break;
 		case 'h':
 			xiked_usage(stdout);
@@ -91,10 +107,22 @@ int main(int argc, char **argv)
 		conf_free(conf);
 		return 0;
 	}
-	log_info("xiked: loaded %s (%zu connections); control socket %s, %s", conf_path,
-		 conf->nconns, sock_path, foreground ? "foreground" : "daemon");
-	log_err("xiked: the IKE engine is not implemented in this build; "
-		"only configuration checking (-n) works");
 	conf_free(conf);
-	return 1;
+	if (!foreground) {
+		/* Detach; from here on, lines go to syslog. */
+		if (daemon(1, 0)) {
+			log_err("xiked: daemon: %s", strerror(errno));
+			return 1;
+		}
+		log_init("xiked", verbose >= 2 ? LOG_LVL_DEBUG : LOG_LVL_INFO, true);
+	}
+	opts = (struct daemon_opts){
+		.conf_path = conf_path,
+		.sock_path = sock_path,
+		.state_dir = KERNEL_STATE_DIR,
+		.keylog_path = keylog,
+		.drop_caps = !keep_caps,
+	};
+	rc = daemon_run(&opts);
+	return rc ? 1 : 0;
 }

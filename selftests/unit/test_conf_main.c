@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The xiked command line (iked/main.c): exit codes and messages of -h, -n,
- * bad options, a bad configuration, and the refusal to run without the IKE
- * engine. Runs the built binary, $(BUILD)/xiked, found relative to this
+ * bad options, a bad configuration, and a daemon that cannot start (its
+ * control socket cannot be created) failing with a clear message. Runs the built binary, $(BUILD)/xiked, found relative to this
  * test ($(BUILD)/san/selftests/unit/); skipped if it is not built.
  */
 #include <errno.h>
@@ -126,10 +126,11 @@ static void test_cli(void **state)
 	assert_int_equal(run(args), 1);
 	assert_non_null(strstr(out, "missing.conf: No such file or directory"));
 
-	/* no engine yet: a clear message and a failure, not a fake daemon */
-	snprintf(args, sizeof(args), "-F -s %s/ctl.sock -c %s/ok.conf", tmpdir, tmpdir);
+	/* The daemon stops before any socket or netlink work when its control
+	 * socket cannot be created: a clear message and a failure. */
+	snprintf(args, sizeof(args), "-F -s %s/nodir/ctl.sock -c %s/ok.conf", tmpdir, tmpdir);
 	assert_int_equal(run(args), 1);
-	assert_non_null(strstr(out, "IKE engine is not implemented"));
+	assert_non_null(strstr(out, "nodir/ctl.sock: No such file or directory"));
 }
 
 int main(void)

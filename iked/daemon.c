@@ -1,0 +1,1241 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xiked's event loop. See daemon.h.
+ *
+ *	poll(IKE sockets, signalfd, control socket; timeout = next engine timer)
+ *	  -> engine_input() of the generation owning our SPI in the header
+ *	  -> engine_tick() of every generation
+ *	  -> queued CREATE_CHILD_SA requests retried (window of one)
+ *	  -> key log, draining of old generations
+ *
+ * IKE sockets carry a per-socket xfrm bypass policy, so IKE keeps flowing
+ * in the clear when a child's selectors cover the gateways themselves.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/xfrm.h>
+#include <netinet/in.h>
+
+#include "conf.h"
+#include "crypto.h"
+#include "ctl.h"
+#include "daemon.h"
+#include "ike_sa.h"
+#include "ikev2_exch.h"
+#include "kernel.h"
+#include "log.h"
+#include "proposal.h"
+#include "ts.h"
+
+#define DAEMON_SOCK_MAX	      16
+#define DAEMON_PEND_MAX	      64
+#define DAEMON_PEND_GIVEUP_MS 60000
+#define DAEMON_STOP_WAIT_MS   3000
+#define DAEMON_NATT_PORT      4500
+#define DAEMON_RX_MAX	      65536
+
+struct daemon_gen {
+	struct daemon_gen *next;
+	struct conf *conf;
+	struct engine *eng;
+	unsigned int id;
+};
+
+struct daemon_sock {
+	int fd;
+	int family;
+	uint16_t port;
+};
+
+/* A CREATE_CHILD_SA to send once the IKE SA is established and idle. */
+struct daemon_pending {
+	struct daemon_gen *gen;
+	uint64_t spi;
+	char child[128];
+	uint64_t since;
+};
+
+struct daemon_keyed {
+	uint64_t ispi, rspi;
+};
+
+struct daemon {
+	const struct daemon_opts *opts;
+	struct daemon_gen *gens; /* head: the current configuration */
+	unsigned int next_gen_id;
+	struct kernel *kern;
+	struct daemon_sock socks[DAEMON_SOCK_MAX];
+	size_t nsocks;
+	int sfd, cfd;
+	FILE *keylog;
+	struct daemon_keyed *logged;
+	size_t nlogged;
+	struct daemon_pending pend[DAEMON_PEND_MAX];
+	size_t npend;
+	bool stopping;
+	uint64_t stop_deadline;
+	struct engine_ops ops;
+	struct engine_stats retired; /* of generations already freed */
+};
+
+/* Counters of every generation, freed ones included. */
+static void daemon_stats_add(struct engine_stats *to, const struct engine_stats *from)
+{
+	to->rx += from->rx;
+	to->rx_dropped += from->rx_dropped;
+	to->tx += from->tx;
+	to->retransmits += from->retransmits;
+	to->cached_replies += from->cached_replies;
+	to->requests_processed += from->requests_processed;
+	to->cookies_sent += from->cookies_sent;
+	to->invalid_ke_sent += from->invalid_ke_sent;
+	to->ike_established += from->ike_established;
+	to->ike_deleted += from->ike_deleted;
+	to->auth_failed += from->auth_failed;
+	to->child_installed += from->child_installed;
+	to->child_removed += from->child_removed;
+}
+
+static uint64_t daemon_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint16_t daemon_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+}
+
+static void daemon_set_port(struct sockaddr *sa, uint16_t port)
+{
+	if (sa->sa_family == AF_INET)
+		((struct sockaddr_in *)sa)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)sa)->sin6_port = htons(port);
+}
+
+/* ---- engine callbacks ---- */
+
+static void daemon_send(void *arg, const uint8_t *pkt, size_t len, const struct sockaddr *local,
+			const struct sockaddr *remote)
+{
+	struct daemon *d = arg;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} cbuf;
+	static const uint8_t marker[4];
+	uint16_t port = daemon_port(local);
+	struct iovec iov[2];
+	struct msghdr m;
+	struct cmsghdr *cm;
+	const struct daemon_sock *s = NULL;
+	char ra[INET6_ADDRSTRLEN + 8];
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < d->nsocks; i++)
+		if (d->socks[i].family == local->sa_family && d->socks[i].port == port)
+			s = &d->socks[i];
+	if (!s) {
+		ike_addr_str(local, ra, sizeof(ra));
+		log_warn("net: no socket for local %s, %zu bytes not sent", ra, len);
+		return;
+	}
+	/* RFC 3948 2.2: IKE on the NAT-T port carries a zero non-ESP marker. */
+	if (port == DAEMON_NATT_PORT) {
+		iov[n].iov_base = (void *)marker;
+		iov[n++].iov_len = sizeof(marker);
+	}
+	iov[n].iov_base = (void *)pkt;
+	iov[n++].iov_len = len;
+	memset(&m, 0, sizeof(m));
+	memset(&cbuf, 0, sizeof(cbuf));
+	m.msg_name = (void *)remote;
+	m.msg_namelen = ike_addr_len(remote);
+	m.msg_iov = iov;
+	m.msg_iovlen = (size_t)n;
+	m.msg_control = cbuf.buf;
+	cm = (struct cmsghdr *)cbuf.buf;
+	if (local->sa_family == AF_INET) {
+		struct in_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_spec_dst = ((const struct sockaddr_in *)local)->sin_addr;
+		m.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	} else {
+		struct in6_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi6_addr = ((const struct sockaddr_in6 *)local)->sin6_addr;
+		m.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	if (sendmsg(s->fd, &m, 0) < 0) {
+		ike_addr_str(remote, ra, sizeof(ra));
+		log_warn("net: send %zu bytes to %s: %s", len, ra, strerror(errno));
+	}
+}
+
+static int daemon_install_child(void *arg, const struct engine_child *c)
+{
+	struct daemon *d = arg;
+
+	return kernel_install_child(d->kern, c);
+}
+
+static void daemon_remove_child(void *arg, const struct engine_child *c)
+{
+	struct daemon *d = arg;
+
+	kernel_remove_child(d->kern, c);
+}
+
+/* ---- sockets ---- */
+
+static int daemon_open_sock(struct daemon *d, int family, uint16_t port)
+{
+	struct xfrm_userpolicy_info pol;
+	struct sockaddr_storage ss;
+	socklen_t slen;
+	int fd, one = 1, lvl, opt, err;
+
+	if (d->nsocks == DAEMON_SOCK_MAX)
+		return -ENOSPC;
+	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (fd < 0)
+		return -errno;
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)family;
+	if (family == AF_INET6) {
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) ||
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)))
+			goto fail;
+		lvl = IPPROTO_IPV6;
+		opt = IPV6_XFRM_POLICY;
+		slen = sizeof(struct sockaddr_in6);
+	} else {
+		if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)))
+			goto fail;
+		lvl = IPPROTO_IP;
+		opt = IP_XFRM_POLICY;
+		slen = sizeof(struct sockaddr_in);
+	}
+	/* Per-socket bypass, both directions (what charon does too). */
+	memset(&pol, 0, sizeof(pol));
+	pol.action = XFRM_POLICY_ALLOW;
+	pol.sel.family = (__u16)family;
+	pol.lft.soft_byte_limit = pol.lft.hard_byte_limit = XFRM_INF;
+	pol.lft.soft_packet_limit = pol.lft.hard_packet_limit = XFRM_INF;
+	pol.dir = XFRM_POLICY_IN;
+	if (setsockopt(fd, lvl, opt, &pol, sizeof(pol)))
+		goto fail;
+	pol.dir = XFRM_POLICY_OUT;
+	if (setsockopt(fd, lvl, opt, &pol, sizeof(pol)))
+		goto fail;
+	daemon_set_port((struct sockaddr *)&ss, port);
+	if (bind(fd, (struct sockaddr *)&ss, slen))
+		goto fail;
+	d->socks[d->nsocks].fd = fd;
+	d->socks[d->nsocks].family = family;
+	d->socks[d->nsocks++].port = port;
+	return 0;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+static bool daemon_has_port(const struct daemon *d, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < d->nsocks; i++)
+		if (d->socks[i].port == port)
+			return true;
+	return false;
+}
+
+static int daemon_open_socks(struct daemon *d, const struct conf *conf)
+{
+	uint16_t ports[DAEMON_SOCK_MAX / 2];
+	size_t nports = 0, i, j;
+	int err;
+
+	ports[nports++] = IKEV2_PORT;
+	ports[nports++] = DAEMON_NATT_PORT;
+	for (i = 0; i < conf->nconns; i++) {
+		uint16_t p = conf->conns[i]->local_port;
+
+		for (j = 0; j < nports && ports[j] != p; j++)
+			;
+		if (j == nports && nports < DAEMON_SOCK_MAX / 2)
+			ports[nports++] = p;
+	}
+	for (i = 0; i < nports; i++) {
+		err = daemon_open_sock(d, AF_INET, ports[i]);
+		if (err) {
+			log_err("net: UDP port %u (IPv4): %s", ports[i], strerror(-err));
+			return err;
+		}
+		err = daemon_open_sock(d, AF_INET6, ports[i]);
+		if (err)
+			log_warn("net: UDP port %u (IPv6): %s; IPv4 only", ports[i],
+				 strerror(-err));
+		log_info("net: listening on UDP port %u", ports[i]);
+	}
+	return 0;
+}
+
+/* Generation that owns the SA the message names (our SPI), else the current one. */
+static struct daemon_gen *daemon_gen_for(struct daemon *d, const uint8_t *pkt, size_t len)
+{
+	uint64_t ispi = 0, rspi = 0, ours;
+	struct daemon_gen *g;
+	size_t i;
+
+	if (len < IKEV2_HDR_LEN)
+		return d->gens;
+	for (i = 0; i < 8; i++) {
+		ispi = (ispi << 8) | pkt[i];
+		rspi = (rspi << 8) | pkt[8 + i];
+	}
+	/* Header byte 19: flags; I set means the sender is the original initiator. */
+	ours = (pkt[19] & IKEV2_FLAG_INITIATOR) ? rspi : ispi;
+	if (!ours)
+		return d->gens;
+	for (g = d->gens; g; g = g->next)
+		if (engine_sa_find(g->eng, ours))
+			return g;
+	return d->gens;
+}
+
+static void daemon_recv(struct daemon *d, const struct daemon_sock *s, uint64_t now)
+{
+	static uint8_t buf[DAEMON_RX_MAX];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+			 CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} cbuf;
+	struct sockaddr_storage from, local;
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr m;
+	struct cmsghdr *cm;
+	bool have_local = false;
+	const uint8_t *pkt = buf;
+	ssize_t n;
+	size_t len;
+	int loops;
+
+	for (loops = 0; loops < 64; loops++) {
+		memset(&m, 0, sizeof(m));
+		m.msg_name = &from;
+		m.msg_namelen = sizeof(from);
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_control = cbuf.buf;
+		m.msg_controllen = sizeof(cbuf.buf);
+		n = recvmsg(s->fd, &m, 0);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("net: recvmsg: %s", strerror(errno));
+			return;
+		}
+		memset(&local, 0, sizeof(local));
+		local.ss_family = (sa_family_t)s->family;
+		have_local = false;
+		for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO &&
+			    cm->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+				struct in_pktinfo pi;
+
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				((struct sockaddr_in *)&local)->sin_addr = pi.ipi_addr;
+				have_local = true;
+			} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+				   cm->cmsg_type == IPV6_PKTINFO &&
+				   cm->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+				struct in6_pktinfo pi;
+
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				((struct sockaddr_in6 *)&local)->sin6_addr = pi.ipi6_addr;
+				have_local = true;
+			}
+		}
+		if (!have_local || (m.msg_flags & MSG_TRUNC)) {
+			log_debug("net: datagram without local address or truncated, dropped");
+			continue;
+		}
+		daemon_set_port((struct sockaddr *)&local, s->port);
+		pkt = buf;
+		len = (size_t)n;
+		if (s->port == DAEMON_NATT_PORT) {
+			/* Non-ESP marker; anything else here is ESP-in-UDP, not ours. */
+			if (len < 4 || pkt[0] || pkt[1] || pkt[2] || pkt[3])
+				continue;
+			pkt += 4;
+			len -= 4;
+		}
+		engine_input(daemon_gen_for(d, pkt, len)->eng, pkt, len,
+			     (const struct sockaddr *)&local, (const struct sockaddr *)&from, now);
+	}
+}
+
+/* ---- addresses of a connection ---- */
+
+static int daemon_host_addr(const struct conf_host *h, uint16_t port, struct sockaddr_storage *out)
+{
+	struct addrinfo hints, *res = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (h->kind == CONF_HOST_RANGE) {
+		size_t alen = h->range.family == AF_INET6 ? 16 : 4;
+
+		if (memcmp(h->range.from, h->range.to, alen) != 0)
+			return -EDESTADDRREQ;
+		out->ss_family = (sa_family_t)h->range.family;
+		if (alen == 4)
+			memcpy(&((struct sockaddr_in *)out)->sin_addr, h->range.from, 4);
+		else
+			memcpy(&((struct sockaddr_in6 *)out)->sin6_addr, h->range.from, 16);
+	} else if (h->kind == CONF_HOST_NAME) {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = h->family;
+		hints.ai_socktype = SOCK_DGRAM;
+		rc = getaddrinfo(h->name, NULL, &hints, &res);
+		if (rc || !res)
+			return -EHOSTUNREACH;
+		memcpy(out, res->ai_addr, res->ai_addrlen);
+		freeaddrinfo(res);
+	} else {
+		return -EDESTADDRREQ;
+	}
+	daemon_set_port((struct sockaddr *)out, port);
+	return 0;
+}
+
+/* Our address towards @remote: the configured one, else the route's source. */
+static int daemon_local_for(const struct conf_conn *conn, const struct sockaddr_storage *remote,
+			    struct sockaddr_storage *local)
+{
+	socklen_t len = sizeof(*local);
+	size_t i;
+	int fd, err = 0;
+
+	for (i = 0; i < conn->nlocal_addrs; i++)
+		if (!daemon_host_addr(&conn->local_addrs[i], conn->local_port, local) &&
+		    local->ss_family == remote->ss_family)
+			return 0;
+	fd = socket(remote->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)remote,
+		    ike_addr_len((const struct sockaddr *)remote)) ||
+	    getsockname(fd, (struct sockaddr *)local, &len))
+		err = -errno;
+	close(fd);
+	if (!err)
+		daemon_set_port((struct sockaddr *)local, conn->local_port);
+	return err;
+}
+
+/* Addresses to initiate (or trap) @conn with; @msg says why not. */
+static int daemon_conn_addrs(const struct conf_conn *conn, struct sockaddr_storage *local,
+			     struct sockaddr_storage *remote, char *msg, size_t msglen)
+{
+	size_t i;
+	int err = -EDESTADDRREQ;
+
+	for (i = 0; i < conn->nremote_addrs; i++) {
+		err = daemon_host_addr(&conn->remote_addrs[i], conn->remote_port, remote);
+		if (!err)
+			break;
+	}
+	if (err) {
+		snprintf(msg, msglen, "connection '%s' has no single remote address to initiate to",
+			 conn->name);
+		return err;
+	}
+	err = daemon_local_for(conn, remote, local);
+	if (err)
+		snprintf(msg, msglen, "no local address towards the peer of '%s': %s", conn->name,
+			 strerror(-err));
+	return err;
+}
+
+/* ---- commands ---- */
+
+static bool daemon_sa_live(const struct ike_sa *sa)
+{
+	return sa->state == IKE_ST_INIT_SENT || sa->state == IKE_ST_AUTH_SENT ||
+	       sa->state == IKE_ST_ESTABLISHED;
+}
+
+static int daemon_queue(struct daemon *d, struct daemon_gen *g, uint64_t spi, const char *child,
+			uint64_t now)
+{
+	struct daemon_pending *p;
+
+	if (d->npend == DAEMON_PEND_MAX)
+		return -ENOSPC;
+	p = &d->pend[d->npend++];
+	p->gen = g;
+	p->spi = spi;
+	snprintf(p->child, sizeof(p->child), "%s", child);
+	p->since = now;
+	return 0;
+}
+
+static int daemon_up(struct daemon *d, const char *name, const char *child, uint64_t now, char *msg,
+		     size_t msglen)
+{
+	struct daemon_gen *g = d->gens;
+	const struct conf_conn *conn = conf_find_conn(g->conf, name);
+	const struct ike_sa *sa;
+	struct sockaddr_storage local, remote;
+	char la[INET6_ADDRSTRLEN + 8], ra[INET6_ADDRSTRLEN + 8];
+	uint64_t spi;
+	int err;
+
+	if (!conn) {
+		snprintf(msg, msglen, "no connection '%s'", name);
+		return -ENOENT;
+	}
+	if (child && !conf_find_child(conn, child)) {
+		snprintf(msg, msglen, "connection '%s' has no child '%s'", name, child);
+		return -ENOENT;
+	}
+	for (sa = engine_sa_next(g->eng, NULL); sa; sa = engine_sa_next(g->eng, sa))
+		if (sa->conn == conn && daemon_sa_live(sa))
+			break;
+	if (sa) {
+		spi = ike_sa_local_spi(sa);
+		if (!child) {
+			snprintf(msg, msglen, "IKE SA %s is already up (SPI %016" PRIx64 ")", name,
+				 spi);
+			return 0;
+		}
+		err = engine_child_create(g->eng, spi, child, now);
+		if (err == -EAGAIN || err == -EBUSY) {
+			err = daemon_queue(d, g, spi, child, now);
+			snprintf(msg, msglen, "child %s/%s queued on IKE SA %016" PRIx64, name,
+				 child, spi);
+			return err;
+		}
+		if (err)
+			snprintf(msg, msglen, "CREATE_CHILD_SA for %s/%s: %s", name, child,
+				 strerror(-err));
+		else
+			snprintf(msg, msglen, "CREATE_CHILD_SA for %s/%s sent", name, child);
+		return err;
+	}
+	err = daemon_conn_addrs(conn, &local, &remote, msg, msglen);
+	if (err)
+		return err;
+	err = engine_initiate(g->eng, conn->name, child, (struct sockaddr *)&local,
+			      (struct sockaddr *)&remote, now, &spi);
+	ike_addr_str((struct sockaddr *)&local, la, sizeof(la));
+	ike_addr_str((struct sockaddr *)&remote, ra, sizeof(ra));
+	if (err) {
+		snprintf(msg, msglen, "initiating %s %s -> %s: %s", name, la, ra, strerror(-err));
+		return err;
+	}
+	snprintf(msg, msglen, "initiating %s%s%s %s -> %s, SPI %016" PRIx64, name, child ? "/" : "",
+		 child ? child : "", la, ra, spi);
+	log_info("ike: %s", msg);
+	return 0;
+}
+
+static int daemon_down(struct daemon *d, const char *name, const char *child, uint64_t now,
+		       char *msg, size_t msglen)
+{
+	unsigned int sent = 0, busy = 0, failed = 0;
+	struct daemon_gen *g;
+	int err, last = 0;
+
+	for (g = d->gens; g; g = g->next) {
+		const struct ike_sa *sa;
+
+		for (sa = engine_sa_next(g->eng, NULL); sa; sa = engine_sa_next(g->eng, sa)) {
+			const struct child_sa *c;
+
+			if (strcmp(sa->conn->name, name) != 0 || !daemon_sa_live(sa))
+				continue;
+			if (!child) {
+				err = engine_ike_delete(g->eng, ike_sa_local_spi(sa), now);
+				sent += !err;
+				busy += err == -EBUSY;
+				failed += err && err != -EBUSY;
+				last = err ? err : last;
+				continue;
+			}
+			for (c = sa->children; c; c = c->next) {
+				if (strcmp(c->cfg->name, child) != 0)
+					continue;
+				err = engine_child_delete(g->eng, ike_sa_local_spi(sa), c->spi_in,
+							  now);
+				sent += !err;
+				busy += err == -EBUSY;
+				failed += err && err != -EBUSY;
+				last = err ? err : last;
+			}
+		}
+	}
+	if (!sent && !busy && !failed) {
+		snprintf(msg, msglen, "no %s SA of '%s%s%s'", child ? "CHILD" : "IKE", name,
+			 child ? "/" : "", child ? child : "");
+		return -ENOENT;
+	}
+	snprintf(msg, msglen, "%u delete(s) sent, %u busy (retry), %u failed%s%s", sent, busy,
+		 failed, last ? ": " : "", last ? strerror(-last) : "");
+	return sent ? 0 : (busy ? -EBUSY : last);
+}
+
+static int daemon_reload(struct daemon *d, char *msg, size_t msglen)
+{
+	struct daemon_gen *g;
+	char err[1024];
+	size_t i;
+	int rc;
+
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	rc = conf_load(d->opts->conf_path, 0, &g->conf, err, sizeof(err));
+	if (rc) {
+		snprintf(msg, msglen, "%s", err);
+		log_err("reload: %s (keeping the running configuration)", err);
+		free(g);
+		return rc;
+	}
+	rc = engine_new(g->conf, &d->ops, NULL, &g->eng);
+	if (rc) {
+		snprintf(msg, msglen, "engine: %s", strerror(-rc));
+		conf_free(g->conf);
+		free(g);
+		return rc;
+	}
+	for (i = 0; i < g->conf->nconns; i++)
+		if (!daemon_has_port(d, g->conf->conns[i]->local_port))
+			log_warn("reload: %s: local_port %u is not open (restart xiked for it)",
+				 g->conf->conns[i]->name, g->conf->conns[i]->local_port);
+	g->id = d->next_gen_id++;
+	g->next = d->gens;
+	d->gens = g;
+	snprintf(msg, msglen,
+		 "reloaded %s: %zu connections; existing SAs keep their configuration until "
+		 "they close",
+		 d->opts->conf_path, g->conf->nconns);
+	log_info("reload: %s", msg);
+	return 0;
+}
+
+static void daemon_stats(const struct daemon *d, struct engine_stats *st, unsigned int *nsa,
+			 unsigned int *nhalf)
+{
+	const struct daemon_gen *g;
+
+	*st = d->retired;
+	*nsa = *nhalf = 0;
+	for (g = d->gens; g; g = g->next) {
+		daemon_stats_add(st, engine_get_stats(g->eng));
+		*nsa += engine_sa_count(g->eng);
+		*nhalf += engine_half_open_count(g->eng);
+	}
+}
+
+static void daemon_list_text(struct daemon *d, struct ctl_buf *b, uint64_t now)
+{
+	struct engine_stats stats, *st = &stats;
+	unsigned int nsa, nhalf;
+	struct daemon_gen *g;
+	char la[64], ra[64], alg[160], tl[512], tr[512];
+
+	daemon_stats(d, st, &nsa, &nhalf);
+	for (g = d->gens; g; g = g->next) {
+		const struct ike_sa *sa;
+
+		for (sa = engine_sa_next(g->eng, NULL); sa; sa = engine_sa_next(g->eng, sa)) {
+			const struct child_sa *c;
+
+			ike_addr_str((const struct sockaddr *)&sa->local, la, sizeof(la));
+			ike_addr_str((const struct sockaddr *)&sa->remote, ra, sizeof(ra));
+			proposal_str(&sa->alg, alg, sizeof(alg));
+			ctl_buf_printf(b,
+				       "%s: %s, %s, %s...%s, SPIs %016" PRIx64 "_i%s %016" PRIx64
+				       "_r%s, %" PRIu64 "s\n  %s\n",
+				       sa->conn->name, ike_state_name(sa->state),
+				       sa->initiator ? "initiator" : "responder", la, ra, sa->ispi,
+				       sa->initiator ? "*" : "", sa->rspi, sa->initiator ? "" : "*",
+				       (now - sa->created_ms) / 1000, alg);
+			for (c = sa->children; c; c = c->next) {
+				proposal_str(&c->alg, alg, sizeof(alg));
+				ts_list_str(&c->ts_local, tl, sizeof(tl));
+				ts_list_str(&c->ts_remote, tr, sizeof(tr));
+				ctl_buf_printf(b,
+					       "  %s: %s, SPIs in 0x%08x out 0x%08x, %s\n"
+					       "    %s === %s\n",
+					       c->cfg->name, c->installed ? "INSTALLED" : "PENDING",
+					       c->spi_in, c->spi_out, alg, tl, tr);
+			}
+		}
+	}
+	ctl_buf_printf(b,
+		       "%u IKE SAs (%u half-open), %zu kernel objects; established %" PRIu64
+		       ", children installed %" PRIu64 ", rx %" PRIu64 " tx %" PRIu64 "\n",
+		       nsa, nhalf, kernel_object_count(d->kern), st->ike_established,
+		       st->child_installed, st->rx, st->tx);
+}
+
+static void daemon_list_json(struct daemon *d, struct ctl_buf *b, uint64_t now)
+{
+	struct engine_stats stats, *st = &stats;
+	unsigned int nsa, nhalf;
+	struct daemon_gen *g;
+	char s[512], tr[512];
+	bool first = true;
+
+	daemon_stats(d, st, &nsa, &nhalf);
+	ctl_buf_printf(b, "{\"ok\":true,\"config\":");
+	ctl_buf_json_str(b, d->opts->conf_path);
+	ctl_buf_printf(b, ",\"ike_sas\":[");
+	for (g = d->gens; g; g = g->next) {
+		const struct ike_sa *sa;
+
+		for (sa = engine_sa_next(g->eng, NULL); sa; sa = engine_sa_next(g->eng, sa)) {
+			const struct child_sa *c;
+			bool cfirst = true;
+
+			ctl_buf_printf(b, "%s{\"conn\":", first ? "" : ",");
+			first = false;
+			ctl_buf_json_str(b, sa->conn->name);
+			ctl_buf_printf(b,
+				       ",\"generation\":%u,\"state\":\"%s\",\"initiator\":%s,"
+				       "\"spi_i\":\"%016" PRIx64 "\",\"spi_r\":\"%016" PRIx64
+				       "\",\"age_s\":%" PRIu64 ",\"local\":",
+				       g->id, ike_state_name(sa->state),
+				       sa->initiator ? "true" : "false", sa->ispi, sa->rspi,
+				       (now - sa->created_ms) / 1000);
+			ike_addr_str((const struct sockaddr *)&sa->local, s, sizeof(s));
+			ctl_buf_json_str(b, s);
+			ctl_buf_printf(b, ",\"remote\":");
+			ike_addr_str((const struct sockaddr *)&sa->remote, s, sizeof(s));
+			ctl_buf_json_str(b, s);
+			ctl_buf_printf(b, ",\"proposal\":");
+			proposal_str(&sa->alg, s, sizeof(s));
+			ctl_buf_json_str(b, s);
+			ctl_buf_printf(b, ",\"children\":[");
+			for (c = sa->children; c; c = c->next) {
+				ctl_buf_printf(b, "%s{\"name\":", cfirst ? "" : ",");
+				cfirst = false;
+				ctl_buf_json_str(b, c->cfg->name);
+				ctl_buf_printf(b,
+					       ",\"state\":\"%s\",\"spi_in\":\"%08x\","
+					       "\"spi_out\":\"%08x\",\"proposal\":",
+					       c->installed ? "INSTALLED" : "PENDING", c->spi_in,
+					       c->spi_out);
+				proposal_str(&c->alg, s, sizeof(s));
+				ctl_buf_json_str(b, s);
+				ts_list_str(&c->ts_local, s, sizeof(s));
+				ts_list_str(&c->ts_remote, tr, sizeof(tr));
+				ctl_buf_printf(b, ",\"local_ts\":");
+				ctl_buf_json_str(b, s);
+				ctl_buf_printf(b, ",\"remote_ts\":");
+				ctl_buf_json_str(b, tr);
+				ctl_buf_printf(b, "}");
+			}
+			ctl_buf_printf(b, "]}");
+		}
+	}
+	ctl_buf_printf(
+		b,
+		"],\"ike_sa_count\":%u,\"half_open\":%u,\"kernel_objects\":%zu,\"stats\":{\"rx\":%" PRIu64
+		",\"rx_dropped\":%" PRIu64 ",\"tx\":%" PRIu64 ",\"retransmits\":%" PRIu64
+		",\"ike_established\":%" PRIu64 ",\"ike_deleted\":%" PRIu64
+		",\"auth_failed\":%" PRIu64 ",\"child_installed\":%" PRIu64
+		",\"child_removed\":%" PRIu64 "}}",
+		nsa, nhalf, kernel_object_count(d->kern), st->rx, st->rx_dropped, st->tx,
+		st->retransmits, st->ike_established, st->ike_deleted, st->auth_failed,
+		st->child_installed, st->child_removed);
+}
+
+/* "CONN" or "CONN/CHILD" into @conn and @child (NULL if absent). */
+static int daemon_split(const char *args, char *conn, size_t len, const char **child)
+{
+	char *slash;
+
+	if (!*args || strlen(args) >= len || strpbrk(args, " \t"))
+		return -EINVAL;
+	memcpy(conn, args, strlen(args) + 1);
+	slash = strchr(conn, '/');
+	*child = NULL;
+	if (slash) {
+		*slash = '\0';
+		*child = slash + 1;
+		if (!**child || !*conn)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int daemon_ctl(void *arg, const char *cmd, const char *args, struct ctl_buf *reply,
+		      char *err, size_t errlen)
+{
+	struct daemon *d = arg;
+	uint64_t now = daemon_now();
+	char conn[CTL_LINE_MAX], msg[1024] = "";
+	const char *child;
+	int rc;
+
+	if (!strcmp(cmd, "list")) {
+		if (!strcmp(args, "text")) {
+			struct ctl_buf t = { 0 };
+
+			daemon_list_text(d, &t, now);
+			ctl_buf_printf(reply, "{\"ok\":true,\"text\":");
+			ctl_buf_json_str(reply, t.oom ? "" : t.s);
+			reply->oom |= t.oom;
+			ctl_buf_printf(reply, "}");
+			ctl_buf_free(&t);
+			return 0;
+		}
+		if (*args) {
+			snprintf(err, errlen, "usage: list [text]");
+			return -EINVAL;
+		}
+		daemon_list_json(d, reply, now);
+		return 0;
+	}
+	if (d->stopping) {
+		snprintf(err, errlen, "shutting down");
+		return -ESHUTDOWN;
+	}
+	if (!strcmp(cmd, "up") || !strcmp(cmd, "down")) {
+		if (daemon_split(args, conn, sizeof(conn), &child)) {
+			snprintf(err, errlen, "usage: %s CONN[/CHILD]", cmd);
+			return -EINVAL;
+		}
+		rc = cmd[0] == 'u' ? daemon_up(d, conn, child, now, msg, sizeof(msg)) :
+				     daemon_down(d, conn, child, now, msg, sizeof(msg));
+	} else if (!strcmp(cmd, "reload")) {
+		rc = daemon_reload(d, msg, sizeof(msg));
+	} else {
+		snprintf(err, errlen, "unknown command '%s' (list, up, down, reload)", cmd);
+		return -EINVAL;
+	}
+	if (rc) {
+		snprintf(err, errlen, "%s", msg);
+		return rc;
+	}
+	ctl_buf_printf(reply, "{\"ok\":true,\"message\":");
+	ctl_buf_json_str(reply, msg);
+	ctl_buf_printf(reply, "}");
+	return 0;
+}
+
+/* ---- housekeeping ---- */
+
+static void daemon_pending_run(struct daemon *d, uint64_t now)
+{
+	size_t i = 0;
+
+	while (i < d->npend) {
+		struct daemon_pending *p = &d->pend[i];
+		int err = engine_child_create(p->gen->eng, p->spi, p->child, now);
+
+		if ((err == -EAGAIN || err == -EBUSY) && now - p->since < DAEMON_PEND_GIVEUP_MS) {
+			i++;
+			continue;
+		}
+		if (err)
+			log_warn("ike: CREATE_CHILD_SA for child %s on IKE SA %016" PRIx64 ": %s",
+				 p->child, p->spi, strerror(-err));
+		d->pend[i] = d->pend[--d->npend];
+	}
+}
+
+static void daemon_drop_pending(struct daemon *d, const struct daemon_gen *g)
+{
+	size_t i = 0;
+
+	while (i < d->npend) {
+		if (d->pend[i].gen == g)
+			d->pend[i] = d->pend[--d->npend];
+		else
+			i++;
+	}
+}
+
+/* Old generations without SAs are done. */
+static void daemon_drain(struct daemon *d)
+{
+	struct daemon_gen **pp, *g;
+
+	if (!d->gens)
+		return;
+	pp = &d->gens->next;
+	while ((g = *pp)) {
+		if (engine_sa_count(g->eng)) {
+			pp = &g->next;
+			continue;
+		}
+		*pp = g->next;
+		log_info("reload: configuration generation %u has no SAs left, freed", g->id);
+		daemon_stats_add(&d->retired, engine_get_stats(g->eng));
+		daemon_drop_pending(d, g);
+		engine_free(g->eng);
+		conf_free(g->conf);
+		free(g);
+	}
+}
+
+static bool daemon_keyed_has(const struct daemon_keyed *v, size_t n, uint64_t i, uint64_t r)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (v[k].ispi == i && v[k].rspi == r)
+			return true;
+	return false;
+}
+
+/* One line per keyed IKE SA, in Wireshark's ikev2_decryption_table format. */
+static void daemon_keylog(struct daemon *d)
+{
+	struct daemon_keyed *now_keyed = NULL;
+	size_t n = 0, cap = 0;
+	struct daemon_gen *g;
+
+	if (!d->keylog)
+		return;
+	for (g = d->gens; g; g = g->next) {
+		const struct ike_sa *sa;
+
+		for (sa = engine_sa_next(g->eng, NULL); sa; sa = engine_sa_next(g->eng, sa)) {
+			char line[1024];
+			int err;
+
+			if (!sa->keyed || !sa->rspi)
+				continue;
+			if (n == cap) {
+				size_t ncap = cap ? 2 * cap : 16;
+				void *p = realloc(now_keyed, ncap * sizeof(*now_keyed));
+
+				if (!p)
+					break;
+				now_keyed = p;
+				cap = ncap;
+			}
+			now_keyed[n].ispi = sa->ispi;
+			now_keyed[n++].rspi = sa->rspi;
+			if (daemon_keyed_has(d->logged, d->nlogged, sa->ispi, sa->rspi))
+				continue;
+			err = crypto_wireshark_keys(&sa->suite, sa->ispi, sa->rspi, &sa->keys, line,
+						    sizeof(line));
+			if (err) {
+				log_info("keylog: IKE SA %016" PRIx64 ": not exportable (%s)",
+					 sa->ispi, strerror(-err));
+				continue;
+			}
+			fprintf(d->keylog, "%s\n", line);
+			explicit_bzero(line, sizeof(line));
+		}
+	}
+	fflush(d->keylog);
+	free(d->logged);
+	d->logged = now_keyed;
+	d->nlogged = n;
+}
+
+/* Keep CAP_NET_ADMIN (xfrm netlink) only: sockets are bound by now. */
+static void daemon_drop_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	data[CAP_NET_ADMIN / 32].effective = 1U << (CAP_NET_ADMIN % 32);
+	data[CAP_NET_ADMIN / 32].permitted = 1U << (CAP_NET_ADMIN % 32);
+	if (syscall(SYS_capset, &h, data)) {
+		log_warn("xiked: cannot drop capabilities: %s", strerror(errno));
+		return;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		log_warn("xiked: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	log_info("xiked: capabilities dropped except CAP_NET_ADMIN");
+}
+
+/* start_action = trap: out policies without states; the kernel's
+ * ACQUIRE for them is not acted upon yet. */
+static void daemon_trap(struct daemon *d, const struct conf_conn *conn, const struct conf_child *ch)
+{
+	struct sockaddr_storage local, remote;
+	char msg[512];
+	int err;
+
+	err = daemon_conn_addrs(conn, &local, &remote, msg, sizeof(msg));
+	if (!err)
+		err = kernel_install_trap(d->kern, conn, ch, (struct sockaddr *)&local,
+					  (struct sockaddr *)&remote);
+	else
+		log_err("xiked: trap %s/%s: %s", conn->name, ch->name, msg);
+	if (!err)
+		log_warn("xiked: trap %s/%s: policies installed; acquires are not handled yet, "
+			 "so matching traffic waits until the child SA is brought up",
+			 conn->name, ch->name);
+}
+
+static void daemon_start_children(struct daemon *d, uint64_t now)
+{
+	const struct conf *conf = d->gens->conf;
+	char msg[1024];
+	size_t i, j;
+
+	for (i = 0; i < conf->nconns; i++) {
+		const struct conf_conn *conn = conf->conns[i];
+
+		for (j = 0; j < conn->nchildren; j++) {
+			const struct conf_child *ch = conn->children[j];
+
+			if (ch->start_action == CONF_START_TRAP)
+				daemon_trap(d, conn, ch);
+			if (ch->start_action != CONF_START_START)
+				continue;
+			if (daemon_up(d, conn->name, ch->name, now, msg, sizeof(msg)))
+				log_err("xiked: start %s/%s: %s", conn->name, ch->name, msg);
+		}
+	}
+}
+
+/* SIGTERM/SIGINT: delete our IKE SAs, wait a little for the answers. */
+static void daemon_begin_stop(struct daemon *d, uint64_t now)
+{
+	struct daemon_gen *g;
+
+	d->stopping = true;
+	d->stop_deadline = now + DAEMON_STOP_WAIT_MS;
+	for (g = d->gens; g; g = g->next) {
+		const struct ike_sa *sa;
+
+		for (sa = engine_sa_next(g->eng, NULL); sa; sa = engine_sa_next(g->eng, sa))
+			if (sa->state == IKE_ST_ESTABLISHED)
+				(void)engine_ike_delete(g->eng, ike_sa_local_spi(sa), now);
+	}
+}
+
+static bool daemon_stop_done(const struct daemon *d, uint64_t now)
+{
+	const struct daemon_gen *g;
+
+	if (now >= d->stop_deadline)
+		return true;
+	for (g = d->gens; g; g = g->next) {
+		const struct ike_sa *sa;
+
+		for (sa = engine_sa_next(g->eng, NULL); sa; sa = engine_sa_next(g->eng, sa))
+			if (sa->state == IKE_ST_DELETING)
+				return false;
+	}
+	return true;
+}
+
+static void daemon_signal(struct daemon *d, uint64_t now)
+{
+	struct signalfd_siginfo si;
+	char msg[1024];
+
+	while (read(d->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("xiked: SIGHUP, reloading");
+			if (!d->stopping)
+				(void)daemon_reload(d, msg, sizeof(msg));
+		} else if (!d->stopping) {
+			log_info("xiked: signal %u, deleting IKE SAs and exiting", si.ssi_signo);
+			daemon_begin_stop(d, now);
+		}
+	}
+}
+
+static int daemon_poll_timeout(const struct daemon *d, uint64_t now)
+{
+	uint64_t next = now + 1000;
+	const struct daemon_gen *g;
+
+	for (g = d->gens; g; g = g->next) {
+		uint64_t t = engine_next_timeout(g->eng);
+
+		if (t < next)
+			next = t;
+	}
+	if (d->npend && now + 100 < next)
+		next = now + 100;
+	if (d->stopping && d->stop_deadline < next)
+		next = d->stop_deadline;
+	return next <= now ? 0 : (int)(next - now);
+}
+
+static void daemon_free(struct daemon *d)
+{
+	struct daemon_gen *g;
+	size_t i;
+
+	while ((g = d->gens)) {
+		d->gens = g->next;
+		engine_free(g->eng);
+		conf_free(g->conf);
+		free(g);
+	}
+	kernel_close(d->kern);
+	ctl_close(d->cfd, d->opts->sock_path);
+	for (i = 0; i < d->nsocks; i++)
+		close(d->socks[i].fd);
+	if (d->sfd >= 0)
+		close(d->sfd);
+	if (d->keylog)
+		fclose(d->keylog);
+	free(d->logged);
+}
+
+int daemon_run(const struct daemon_opts *opts)
+{
+	struct pollfd pfd[DAEMON_SOCK_MAX + 2];
+	struct daemon d;
+	struct daemon_gen *g;
+	char err[1024];
+	sigset_t mask;
+	size_t i, n;
+	uint64_t now;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.opts = opts;
+	d.sfd = d.cfd = -1;
+	d.ops.send = daemon_send;
+	d.ops.install_child = daemon_install_child;
+	d.ops.remove_child = daemon_remove_child;
+	d.ops.arg = &d;
+
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	d.gens = g;
+	rc = conf_load(opts->conf_path, 0, &g->conf, err, sizeof(err));
+	if (rc) {
+		log_err("%s", err);
+		goto out;
+	}
+	rc = engine_new(g->conf, &d.ops, NULL, &g->eng);
+	if (rc) {
+		log_err("xiked: engine: %s", strerror(-rc));
+		goto out;
+	}
+	g->id = d.next_gen_id++;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d.sfd < 0) {
+		rc = -errno;
+		log_err("xiked: signalfd: %s", strerror(errno));
+		goto out;
+	}
+	rc = ctl_open(opts->sock_path, &d.cfd);
+	if (rc) {
+		log_err("xiked: control socket %s: %s%s", opts->sock_path, strerror(-rc),
+			rc == -EADDRINUSE ? " (another xiked answers there)" : "");
+		d.cfd = -1;
+		goto out;
+	}
+	rc = kernel_open(opts->state_dir, opts->sock_path, &d.kern);
+	if (rc) {
+		log_err("xiked: xfrm netlink: %s", strerror(-rc));
+		goto out;
+	}
+	rc = daemon_open_socks(&d, g->conf);
+	if (rc)
+		goto out;
+	if (opts->keylog_path) {
+		mode_t old = umask(0077);
+
+		d.keylog = fopen(opts->keylog_path, "ae");
+		umask(old);
+		if (!d.keylog) {
+			rc = -errno;
+			log_err("xiked: key log %s: %s", opts->keylog_path, strerror(errno));
+			goto out;
+		}
+		log_warn("xiked: writing IKE SA keys to %s (debugging only)", opts->keylog_path);
+	}
+	if (opts->drop_caps)
+		daemon_drop_caps();
+	log_info("xiked: running with %s (%zu connections), control socket %s", opts->conf_path,
+		 g->conf->nconns, opts->sock_path);
+
+	daemon_start_children(&d, daemon_now());
+	for (;;) {
+		now = daemon_now();
+		if (d.stopping && daemon_stop_done(&d, now))
+			break;
+		n = 0;
+		for (i = 0; i < d.nsocks; i++)
+			pfd[n++] = (struct pollfd){ .fd = d.socks[i].fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = d.sfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = d.cfd, .events = POLLIN };
+		if (poll(pfd, n, daemon_poll_timeout(&d, now)) < 0 && errno != EINTR) {
+			rc = -errno;
+			log_err("xiked: poll: %s", strerror(errno));
+			break;
+		}
+		now = daemon_now();
+		for (i = 0; i < d.nsocks; i++)
+			if (pfd[i].revents & POLLIN)
+				daemon_recv(&d, &d.socks[i], now);
+		if (pfd[d.nsocks].revents & POLLIN)
+			daemon_signal(&d, now);
+		if (pfd[d.nsocks + 1].revents & POLLIN)
+			ctl_serve(d.cfd, daemon_ctl, &d);
+		for (g = d.gens; g; g = g->next)
+			engine_tick(g->eng, now);
+		daemon_pending_run(&d, now);
+		daemon_keylog(&d);
+		daemon_drain(&d);
+	}
+	log_info("xiked: exiting, removing what it installed");
+	rc = rc < 0 ? rc : 0;
+out:
+	daemon_free(&d);
+	return rc;
+}

@@ -1,0 +1,1042 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Child SAs into the kernel: xfrm states and tunnel-mode policies, and the
+ * record of what xiked installed. See kernel.h for the ownership scheme.
+ *
+ * State file, one object per line (rewritten whole, then renamed, so a crash
+ * never leaves half a file):
+ *
+ *	sa  FAMILY DADDR SPI PROTO HASMARK MARK MASK REQID
+ *	pol DIR SELECTOR HASMARK MARK MASK HASIFID IFID REQID
+ *
+ * DADDR is the 16-byte xfrm_address_t and SELECTOR the kernel's struct
+ * xfrm_selector, both in hex (kernel ABI, so stable across xiked versions);
+ * SPI is in host order; numbers are hex.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <netinet/in.h>
+
+#include "ike_sa.h"
+#include "kernel.h"
+#include "log.h"
+#include "ts.h"
+
+#define KERNEL_PFX_MAX	 8 /* prefixes per selector range */
+#define KERNEL_PRIO_BASE 100000
+
+struct kernel_child {
+	struct kernel_child *next;
+	uint32_t spi_in, spi_out; /* both 0 for a trap */
+	struct sockaddr_storage local;
+	uint32_t reqid;
+	struct xfrm_nl_sa_id sa_in, sa_out;
+	bool sa_in_ok, sa_out_ok;
+	struct xfrm_nl_policy *pols;
+	bool *pol_ok;
+	size_t npols;
+};
+
+struct kernel {
+	struct xfrm_nl *nl;
+	char *state_path;
+	struct kernel_child *children;
+	uint32_t next_reqid;
+};
+
+/* ---- selectors ---- */
+
+typedef unsigned __int128 kernel_u128;
+
+static kernel_u128 kernel_load(const uint8_t *b, size_t alen)
+{
+	kernel_u128 v = 0;
+	size_t i;
+
+	for (i = 0; i < alen; i++)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+static void kernel_store(kernel_u128 v, uint8_t *b, size_t alen)
+{
+	size_t i;
+
+	memset(b, 0, 16);
+	for (i = alen; i-- > 0;) {
+		b[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+int kernel_range_to_prefixes(const uint8_t *start, const uint8_t *end, size_t alen,
+			     uint8_t (*addr)[16], uint8_t *plen, size_t max)
+{
+	unsigned int bits = (unsigned int)alen * 8;
+	kernel_u128 s, e;
+	size_t n = 0;
+
+	if (alen != 4 && alen != 16)
+		return -EINVAL;
+	s = kernel_load(start, alen);
+	e = kernel_load(end, alen);
+	if (s > e)
+		return -EINVAL;
+	for (;;) {
+		unsigned int k = 0; /* host bits of this block */
+
+		/* The largest aligned block at s that ends at or before e. */
+		while (k < bits) {
+			kernel_u128 mask =
+				k + 1 == 128 ? ~(kernel_u128)0 : ((kernel_u128)1 << (k + 1)) - 1;
+
+			if ((s & mask) || e - s < mask)
+				break;
+			k++;
+		}
+		if (n == max)
+			return -E2BIG;
+		kernel_store(s, addr[n], alen);
+		plen[n++] = (uint8_t)(bits - k);
+		if (k == bits)
+			break;
+		s += (kernel_u128)1 << k;
+		/* Past the end (or wrapped around the top of the space). */
+		if (s == 0 || s - 1 == e)
+			break;
+	}
+	return (int)n;
+}
+
+/* Ports of a selector: any, or one port. Ranges are not expressible as one
+ * xfrm selector in general, so they are refused rather than widened. */
+static int kernel_ts_ports(const struct ikev2_ts *ts, __be16 *port, __be16 *mask)
+{
+	if (ts->start_port == 0 && ts->end_port == 0xffff) {
+		*port = 0;
+		*mask = 0;
+		return 0;
+	}
+	if (ts->start_port == ts->end_port) {
+		*port = htons(ts->start_port);
+		*mask = 0xffff;
+		return 0;
+	}
+	return -EOPNOTSUPP;
+}
+
+static size_t kernel_ts_alen(const struct ikev2_ts *ts)
+{
+	return ts->type == IKEV2_TS_IPV6_ADDR_RANGE ? 16 : 4;
+}
+
+/* ---- configuration bits ---- */
+
+static int kernel_mark(const struct conf_mark *child, const struct conf_mark *conn, bool *has,
+		       struct xfrm_mark *m)
+{
+	const struct conf_mark *x = child->set ? child : conn;
+
+	*has = false;
+	if (!x->set)
+		return 0;
+	if (x->flags & (CONF_MARK_UNIQUE | CONF_MARK_UNIQUE_DIR))
+		return -EOPNOTSUPP;
+	*has = true;
+	m->v = x->value;
+	m->m = x->mask;
+	return 0;
+}
+
+static void kernel_if_id(const struct conf_if_id *child, const struct conf_if_id *conn, bool *has,
+			 __u32 *if_id)
+{
+	const struct conf_if_id *x = child->value ? child : conn;
+
+	*has = x->value != 0;
+	*if_id = x->value;
+}
+
+static void kernel_addr(const struct sockaddr *sa, xfrm_address_t *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (sa->sa_family == AF_INET)
+		memcpy(&a->a4, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	else
+		memcpy(a->a6, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+}
+
+/* ESP transforms as the kernel names them. */
+static int kernel_algs(const struct engine_child *c, struct xfrm_nl_sa *sa, const uint8_t *ekey,
+		       const uint8_t *akey)
+{
+	const char *aead = NULL, *crypt = NULL, *auth = NULL;
+	__u16 auth_bits = 0;
+
+	switch (c->encr) {
+	case IKEV2_ENCR_AES_GCM_16:
+		aead = "rfc4106(gcm(aes))";
+		break;
+	case IKEV2_ENCR_CHACHA20_POLY1305:
+		aead = "rfc7539esp(chacha20,poly1305)";
+		break;
+	case IKEV2_ENCR_AES_CBC:
+		crypt = "cbc(aes)";
+		break;
+	default:
+		return -ENOTSUP;
+	}
+	if (crypt) {
+		switch (c->integ) {
+		case IKEV2_INTEG_HMAC_SHA2_256_128:
+			auth = "hmac(sha256)";
+			auth_bits = 128;
+			break;
+		case IKEV2_INTEG_HMAC_SHA2_384_192:
+			auth = "hmac(sha384)";
+			auth_bits = 192;
+			break;
+		case IKEV2_INTEG_HMAC_SHA2_512_256:
+			auth = "hmac(sha512)";
+			auth_bits = 256;
+			break;
+		default:
+			return -ENOTSUP;
+		}
+	}
+	if (c->encr_key_len > XFRM_NL_KEY_MAX || c->integ_key_len > XFRM_NL_KEY_MAX)
+		return -EINVAL;
+	if (aead) {
+		snprintf(sa->aead.name, sizeof(sa->aead.name), "%s", aead);
+		memcpy(sa->aead.key, ekey, c->encr_key_len);
+		sa->aead.key_len = (__u16)c->encr_key_len;
+		sa->aead.bits = 128;
+	} else {
+		if (!akey)
+			return -EINVAL;
+		snprintf(sa->crypt.name, sizeof(sa->crypt.name), "%s", crypt);
+		memcpy(sa->crypt.key, ekey, c->encr_key_len);
+		sa->crypt.key_len = (__u16)c->encr_key_len;
+		snprintf(sa->auth.name, sizeof(sa->auth.name), "%s", auth);
+		memcpy(sa->auth.key, akey, c->integ_key_len);
+		sa->auth.key_len = (__u16)c->integ_key_len;
+		sa->auth.bits = auth_bits;
+	}
+	return 0;
+}
+
+/* ---- the state file ---- */
+
+static void kernel_hex(FILE *f, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		fprintf(f, "%02x", b[i]);
+}
+
+static int kernel_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int kernel_unhex(const char *s, void *p, size_t len)
+{
+	uint8_t *b = p;
+	size_t i;
+
+	if (strlen(s) != 2 * len)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		int hi = kernel_nibble(s[2 * i]), lo = kernel_nibble(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		b[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* Split @line into at most @max words; hex numbers are parsed by kernel_num. */
+static size_t kernel_words(char *line, char **w, size_t max)
+{
+	char *save = NULL, *t;
+	size_t n = 0;
+
+	for (t = strtok_r(line, " \t\r\n", &save); t && n < max;
+	     t = strtok_r(NULL, " \t\r\n", &save))
+		w[n++] = t;
+	return n;
+}
+
+static int kernel_num(const char *s, uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 16);
+	if (errno || end == s || *end || v > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static void kernel_write_sa(FILE *f, const struct xfrm_nl_sa_id *id, uint32_t reqid)
+{
+	fprintf(f, "sa %x ", id->family);
+	kernel_hex(f, &id->daddr, sizeof(id->daddr));
+	fprintf(f, " %x %x %d %x %x %x\n", ntohl(id->spi), id->proto, id->has_mark, id->mark.v,
+		id->mark.m, reqid);
+}
+
+static void kernel_write_pol(FILE *f, const struct xfrm_nl_policy *p)
+{
+	fprintf(f, "pol %x ", p->dir);
+	kernel_hex(f, &p->sel, sizeof(p->sel));
+	fprintf(f, " %d %x %x %d %x %x\n", p->has_mark, p->mark.v, p->mark.m, p->has_if_id,
+		p->if_id, p->ntmpl ? p->tmpl[0].reqid : 0);
+}
+
+static int kernel_save(struct kernel *k)
+{
+	const struct kernel_child *c;
+	char tmp[4096 + 8];
+	FILE *f;
+	size_t i;
+	int fd;
+
+	if (!k->state_path)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.new", k->state_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		goto fail;
+	}
+	for (c = k->children; c; c = c->next) {
+		if (c->sa_in_ok)
+			kernel_write_sa(f, &c->sa_in, c->reqid);
+		if (c->sa_out_ok)
+			kernel_write_sa(f, &c->sa_out, c->reqid);
+		for (i = 0; i < c->npols; i++)
+			if (c->pol_ok[i])
+				kernel_write_pol(f, &c->pols[i]);
+	}
+	if (fflush(f) || fclose(f))
+		goto fail;
+	if (rename(tmp, k->state_path))
+		goto fail;
+	return 0;
+fail:
+	log_warn("kernel: cannot write %s: %s (leftovers of this run would not be found)",
+		 k->state_path, strerror(errno));
+	return -errno;
+}
+
+/* Remove one leftover line's object if it is still the one we installed. */
+static void kernel_leftover(struct kernel *k, char *line)
+{
+	uint32_t v[10];
+	char *w[12];
+	size_t n, i;
+	int err;
+
+	n = kernel_words(line, w, 12);
+	if (n == 9 && !strcmp(w[0], "sa")) {
+		struct xfrm_nl_sa_id id;
+		struct xfrm_nl_sa cur;
+
+		/* sa FAMILY DADDR SPI PROTO HASMARK MARK MASK REQID: v[] = SPI..REQID */
+		memset(&id, 0, sizeof(id));
+		for (i = 0; i < 6; i++)
+			if (kernel_num(w[i + 3], &v[i]))
+				goto bad;
+		if (kernel_num(w[1], &v[7]) || kernel_unhex(w[2], &id.daddr, sizeof(id.daddr)))
+			goto bad;
+		id.family = (__u16)v[7];
+		id.spi = htonl(v[0]);
+		id.proto = (__u8)v[1];
+		id.has_mark = v[2] != 0;
+		id.mark.v = v[3];
+		id.mark.m = v[4];
+		err = xfrm_nl_sa_get(k->nl, &id, &cur);
+		if (err) {
+			if (err != -ENOENT)
+				log_warn("kernel: leftover SA 0x%08x: %s", v[0], strerror(-err));
+			return;
+		}
+		xfrm_nl_sa_scrub(&cur);
+		if (cur.reqid != v[5]) {
+			log_info("kernel: SA 0x%08x now belongs to someone else (reqid %u), kept",
+				 v[0], cur.reqid);
+			return;
+		}
+		err = xfrm_nl_sa_del(k->nl, &id);
+		if (err)
+			log_warn("kernel: removing leftover SA 0x%08x: %s", v[0], strerror(-err));
+		else
+			log_info("kernel: removed leftover SA 0x%08x of an earlier run", v[0]);
+		return;
+	}
+	if (n == 9 && !strcmp(w[0], "pol")) {
+		struct xfrm_nl_policy_id id;
+		struct xfrm_nl_policy cur;
+		uint32_t cur_reqid;
+
+		/* pol DIR SELECTOR HASMARK MARK MASK HASIFID IFID REQID */
+		memset(&id, 0, sizeof(id));
+		if (kernel_num(w[1], &v[0]) || kernel_unhex(w[2], &id.sel, sizeof(id.sel)))
+			goto bad;
+		for (i = 3; i < 9; i++)
+			if (kernel_num(w[i], &v[i - 2]))
+				goto bad;
+		id.dir = (__u8)v[0];
+		id.has_mark = v[1] != 0;
+		id.mark.v = v[2];
+		id.mark.m = v[3];
+		id.has_if_id = v[4] != 0;
+		id.if_id = v[5];
+		err = xfrm_nl_policy_get(k->nl, &id, &cur);
+		if (err) {
+			if (err != -ENOENT)
+				log_warn("kernel: leftover policy: %s", strerror(-err));
+			return;
+		}
+		cur_reqid = cur.ntmpl ? cur.tmpl[0].reqid : 0;
+		if (cur_reqid != v[6]) {
+			log_info("kernel: policy now belongs to someone else (reqid %u), kept",
+				 cur_reqid);
+			return;
+		}
+		err = xfrm_nl_policy_del(k->nl, &id);
+		if (err)
+			log_warn("kernel: removing leftover policy: %s", strerror(-err));
+		else
+			log_info(
+				"kernel: removed leftover policy (dir %u, reqid %u) of an earlier run",
+				v[0], v[6]);
+		return;
+	}
+bad:
+	log_warn("kernel: bad line in %s ignored", k->state_path);
+}
+
+static void kernel_remove_leftovers(struct kernel *k)
+{
+	char line[512];
+	FILE *f;
+
+	f = fopen(k->state_path, "re");
+	if (!f) {
+		if (errno != ENOENT)
+			log_warn("kernel: cannot read %s: %s", k->state_path, strerror(errno));
+		return;
+	}
+	/* Policies first, so no packet meets a policy whose state is gone. */
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "pol ", 4))
+			kernel_leftover(k, line);
+	rewind(f);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "sa ", 3))
+			kernel_leftover(k, line);
+	fclose(f);
+}
+
+int kernel_open(const char *state_dir, const char *sock_path, struct kernel **out)
+{
+	struct kernel *k;
+	size_t i, len;
+	char *p;
+	int err;
+
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->next_reqid = 1;
+	err = xfrm_nl_open(&k->nl);
+	if (err)
+		goto fail;
+	if (state_dir) {
+		if (mkdir(state_dir, 0700) && errno != EEXIST) {
+			err = -errno;
+			log_err("kernel: cannot create %s: %s", state_dir, strerror(errno));
+			goto fail;
+		}
+		len = strlen(state_dir) + 1 + strlen(sock_path) + sizeof(".state");
+		if (len > 4096) {
+			err = -ENAMETOOLONG;
+			goto fail;
+		}
+		k->state_path = malloc(len);
+		if (!k->state_path) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		snprintf(k->state_path, len, "%s/", state_dir);
+		p = k->state_path + strlen(k->state_path);
+		for (i = 0; sock_path[i]; i++)
+			*p++ = sock_path[i] == '/' ? '_' : sock_path[i];
+		memcpy(p, ".state", sizeof(".state"));
+		kernel_remove_leftovers(k);
+		err = kernel_save(k);
+		if (err)
+			goto fail;
+	}
+	*out = k;
+	return 0;
+fail:
+	if (k->nl)
+		xfrm_nl_close(k->nl);
+	free(k->state_path);
+	free(k);
+	return err;
+}
+
+/* ---- install / remove ---- */
+
+static bool kernel_sel_eq(const struct xfrm_selector *a, const struct xfrm_selector *b)
+{
+	return !memcmp(a->daddr.a6, b->daddr.a6, sizeof(a->daddr.a6)) &&
+	       !memcmp(a->saddr.a6, b->saddr.a6, sizeof(a->saddr.a6)) && a->dport == b->dport &&
+	       a->dport_mask == b->dport_mask && a->sport == b->sport &&
+	       a->sport_mask == b->sport_mask && a->family == b->family &&
+	       a->prefixlen_d == b->prefixlen_d && a->prefixlen_s == b->prefixlen_s &&
+	       a->proto == b->proto && a->ifindex == b->ifindex && a->user == b->user;
+}
+
+static bool kernel_pol_id_eq(const struct xfrm_nl_policy *a, const struct xfrm_nl_policy *b)
+{
+	return a->dir == b->dir && kernel_sel_eq(&a->sel, &b->sel) && a->has_mark == b->has_mark &&
+	       (!a->has_mark || (a->mark.v == b->mark.v && a->mark.m == b->mark.m)) &&
+	       a->has_if_id == b->has_if_id && (!a->has_if_id || a->if_id == b->if_id);
+}
+
+/* Another child of ours holding an installed policy with @p's key. */
+static const struct xfrm_nl_policy *kernel_pol_holder(const struct kernel *k,
+						      const struct kernel_child *except,
+						      const struct xfrm_nl_policy *p)
+{
+	const struct kernel_child *c;
+	size_t i;
+
+	for (c = k->children; c; c = c->next) {
+		if (c == except)
+			continue;
+		for (i = 0; i < c->npols; i++)
+			if (c->pol_ok[i] && kernel_pol_id_eq(&c->pols[i], p))
+				return &c->pols[i];
+	}
+	return NULL;
+}
+
+struct kernel_reqid_scan {
+	uint32_t reqid;
+	bool used;
+};
+
+static int kernel_scan_sa(const struct xfrm_nl_sa *sa, void *arg)
+{
+	struct kernel_reqid_scan *s = arg;
+
+	if (sa->reqid == s->reqid)
+		s->used = true;
+	return s->used;
+}
+
+static int kernel_scan_pol(const struct xfrm_nl_policy *p, void *arg)
+{
+	struct kernel_reqid_scan *s = arg;
+	unsigned int i;
+
+	for (i = 0; i < p->ntmpl; i++)
+		if (p->tmpl[i].reqid == s->reqid)
+			s->used = true;
+	return s->used;
+}
+
+/* A reqid no state or policy in the kernel uses (ours included). */
+static int kernel_alloc_reqid(struct kernel *k, uint32_t *out)
+{
+	unsigned int tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		struct kernel_reqid_scan s = { .reqid = k->next_reqid++ };
+		int err;
+
+		if (!s.reqid)
+			continue;
+		err = xfrm_nl_sa_list(k->nl, kernel_scan_sa, &s);
+		if (err < 0)
+			return err;
+		if (!s.used) {
+			err = xfrm_nl_policy_list(k->nl, kernel_scan_pol, &s);
+			if (err < 0)
+				return err;
+		}
+		if (!s.used) {
+			*out = s.reqid;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static void kernel_sel_set(struct xfrm_selector *sel, const uint8_t *saddr, uint8_t splen,
+			   const uint8_t *daddr, uint8_t dplen, size_t alen)
+{
+	memcpy(&sel->saddr, saddr, alen);
+	memcpy(&sel->daddr, daddr, alen);
+	sel->prefixlen_s = splen;
+	sel->prefixlen_d = dplen;
+}
+
+static void kernel_tmpl(struct xfrm_nl_policy *p, const struct sockaddr *src,
+			const struct sockaddr *dst, uint32_t reqid)
+{
+	struct xfrm_user_tmpl *t = &p->tmpl[0];
+
+	memset(t, 0, sizeof(*t));
+	kernel_addr(dst, &t->id.daddr);
+	kernel_addr(src, &t->saddr);
+	t->id.proto = IPPROTO_ESP;
+	t->family = src->sa_family;
+	t->reqid = reqid;
+	t->mode = XFRM_MODE_TUNNEL;
+	t->aalgos = t->ealgos = t->calgos = ~0U;
+	p->ntmpl = 1;
+}
+
+/* Out, in and fwd policies for every prefix pair of the negotiated selectors. */
+static int kernel_build_policies(struct kernel_child *kc, const struct engine_child *c,
+				 const struct xfrm_mark *mark_in, bool has_mark_in,
+				 const struct xfrm_mark *mark_out, bool has_mark_out,
+				 bool has_if_in, __u32 if_in, bool has_if_out, __u32 if_out)
+{
+	uint8_t la[KERNEL_PFX_MAX][16], ra[KERNEL_PFX_MAX][16], lp[KERNEL_PFX_MAX],
+		rp[KERNEL_PFX_MAX];
+	unsigned int i, j;
+	size_t cap = 0;
+	int nl, nr, x, y, err;
+
+	for (i = 0; i < c->ts_local->n; i++) {
+		const struct ikev2_ts *lt = &c->ts_local->ts[i];
+
+		for (j = 0; j < c->ts_remote->n; j++) {
+			const struct ikev2_ts *rt = &c->ts_remote->ts[j];
+			size_t alen = kernel_ts_alen(lt);
+			__be16 lport, lmask, rport, rmask;
+			__u8 proto;
+			__u16 family;
+
+			if (lt->type != rt->type)
+				continue;
+			/* Protocol "any" on one side narrows to the other's. */
+			if (lt->ipproto && rt->ipproto && lt->ipproto != rt->ipproto)
+				continue;
+			proto = lt->ipproto ? lt->ipproto : rt->ipproto;
+			family = alen == 16 ? AF_INET6 : AF_INET;
+			err = kernel_ts_ports(lt, &lport, &lmask);
+			if (!err)
+				err = kernel_ts_ports(rt, &rport, &rmask);
+			if (err)
+				return err;
+			nl = kernel_range_to_prefixes(lt->start_addr, lt->end_addr, alen, la, lp,
+						      KERNEL_PFX_MAX);
+			nr = kernel_range_to_prefixes(rt->start_addr, rt->end_addr, alen, ra, rp,
+						      KERNEL_PFX_MAX);
+			if (nl < 0 || nr < 0)
+				return nl < 0 ? nl : nr;
+			for (x = 0; x < nl; x++) {
+				for (y = 0; y < nr; y++) {
+					struct xfrm_nl_policy *p;
+					uint32_t prio = KERNEL_PRIO_BASE - 256 * (lp[x] + rp[y]) -
+							(proto ? 2 : 0) - (lmask ? 1 : 0) -
+							(rmask ? 1 : 0);
+					int d;
+
+					if (kc->npols + 3 > cap) {
+						size_t ncap = cap ? 2 * cap : 6;
+						void *np =
+							realloc(kc->pols, ncap * sizeof(*kc->pols));
+
+						if (!np)
+							return -ENOMEM;
+						kc->pols = np;
+						np = realloc(kc->pol_ok,
+							     ncap * sizeof(*kc->pol_ok));
+						if (!np)
+							return -ENOMEM;
+						kc->pol_ok = np;
+						cap = ncap;
+					}
+					for (d = 0; d < 3; d++) {
+						static const __u8 dirs[3] = { XFRM_POLICY_OUT,
+									      XFRM_POLICY_IN,
+									      XFRM_POLICY_FWD };
+						bool out = dirs[d] == XFRM_POLICY_OUT;
+
+						p = &kc->pols[kc->npols];
+						kc->pol_ok[kc->npols++] = false;
+						xfrm_nl_policy_init(p, family, dirs[d]);
+						p->priority = prio;
+						p->sel.proto = proto;
+						if (out) {
+							kernel_sel_set(&p->sel, la[x], lp[x], ra[y],
+								       rp[y], alen);
+							p->sel.sport = lport;
+							p->sel.sport_mask = lmask;
+							p->sel.dport = rport;
+							p->sel.dport_mask = rmask;
+							kernel_tmpl(p, c->local, c->remote,
+								    kc->reqid);
+						} else {
+							kernel_sel_set(&p->sel, ra[y], rp[y], la[x],
+								       lp[x], alen);
+							p->sel.sport = rport;
+							p->sel.sport_mask = rmask;
+							p->sel.dport = lport;
+							p->sel.dport_mask = lmask;
+							kernel_tmpl(p, c->remote, c->local,
+								    kc->reqid);
+						}
+						p->has_mark = out ? has_mark_out : has_mark_in;
+						if (p->has_mark)
+							p->mark = out ? *mark_out : *mark_in;
+						p->has_if_id = out ? has_if_out : has_if_in;
+						p->if_id = out ? if_out : if_in;
+					}
+				}
+			}
+		}
+	}
+	return kc->npols ? 0 : -ENOENT;
+}
+
+static void kernel_child_undo(struct kernel *k, struct kernel_child *kc)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < kc->npols; i++) {
+		const struct xfrm_nl_policy *other;
+		struct xfrm_nl_policy_id id;
+
+		if (!kc->pol_ok[i])
+			continue;
+		kc->pol_ok[i] = false;
+		other = kernel_pol_holder(k, kc, &kc->pols[i]);
+		if (other) {
+			/* Shared with another child SA of ours: hand it over. */
+			err = xfrm_nl_policy_add(k->nl, other, true);
+			if (err)
+				log_warn("kernel: policy handover to reqid %u: %s",
+					 other->tmpl[0].reqid, strerror(-err));
+			continue;
+		}
+		xfrm_nl_policy_to_id(&kc->pols[i], &id);
+		err = xfrm_nl_policy_del(k->nl, &id);
+		if (err && err != -ENOENT)
+			log_warn("kernel: delete policy (reqid %u): %s", kc->reqid, strerror(-err));
+	}
+	if (kc->sa_in_ok) {
+		err = xfrm_nl_sa_del(k->nl, &kc->sa_in);
+		if (err && err != -ENOENT)
+			log_warn("kernel: delete SA 0x%08x: %s", kc->spi_in, strerror(-err));
+		kc->sa_in_ok = false;
+	}
+	if (kc->sa_out_ok) {
+		err = xfrm_nl_sa_del(k->nl, &kc->sa_out);
+		if (err && err != -ENOENT)
+			log_warn("kernel: delete SA 0x%08x: %s", kc->spi_out, strerror(-err));
+		kc->sa_out_ok = false;
+	}
+}
+
+static void kernel_child_free(struct kernel_child *kc)
+{
+	free(kc->pols);
+	free(kc->pol_ok);
+	free(kc);
+}
+
+static int kernel_add_sa(struct kernel *k, const struct engine_child *c, bool in,
+			 struct kernel_child *kc)
+{
+	const struct conf_child *cfg = c->cfg;
+	const struct conf_conn *conn = c->conn;
+	struct xfrm_nl_sa sa;
+	int err;
+
+	xfrm_nl_sa_init(&sa, c->local->sa_family);
+	kernel_addr(in ? c->remote : c->local, &sa.saddr);
+	kernel_addr(in ? c->local : c->remote, &sa.daddr);
+	sa.spi = htonl(in ? c->spi_in : c->spi_out);
+	sa.reqid = kc->reqid;
+	sa.replay_window = in ? cfg->replay_window : 0;
+	if (c->esn)
+		sa.flags |= XFRM_STATE_ESN;
+	err = kernel_mark(in ? &cfg->mark_in : &cfg->mark_out,
+			  in ? &conn->mark_in : &conn->mark_out, &sa.has_mark, &sa.mark);
+	if (err)
+		return err;
+	kernel_if_id(in ? &cfg->if_id_in : &cfg->if_id_out, in ? &conn->if_id_in : &conn->if_id_out,
+		     &sa.has_if_id, &sa.if_id);
+	err = kernel_algs(c, &sa, in ? c->encr_key_in : c->encr_key_out,
+			  in ? c->integ_key_in : c->integ_key_out);
+	if (!err)
+		err = xfrm_nl_sa_add(k->nl, &sa, false);
+	xfrm_nl_sa_scrub(&sa);
+	if (err) {
+		log_err("kernel: add %s SA 0x%08x: %s%s%s", in ? "inbound" : "outbound",
+			ntohl(sa.spi), strerror(-err), *xfrm_nl_errmsg(k->nl) ? ": " : "",
+			xfrm_nl_errmsg(k->nl));
+		return err;
+	}
+	xfrm_nl_sa_to_id(&sa, in ? &kc->sa_in : &kc->sa_out);
+	if (in)
+		kc->sa_in_ok = true;
+	else
+		kc->sa_out_ok = true;
+	return 0;
+}
+
+int kernel_install_child(void *arg, const struct engine_child *c)
+{
+	struct kernel *k = arg;
+	const struct conf_child *cfg = c->cfg;
+	const struct conf_conn *conn = c->conn;
+	struct xfrm_mark mark_in = { 0 }, mark_out = { 0 };
+	bool has_mark_in, has_mark_out, has_if_in, has_if_out;
+	__u32 if_in, if_out;
+	struct kernel_child *kc;
+	size_t i;
+	int err;
+
+	if (cfg->set_mark_in.set || cfg->set_mark_out.set) {
+		log_err("kernel: child %s: set_mark_in/set_mark_out are not supported yet",
+			cfg->name);
+		return -EOPNOTSUPP;
+	}
+	err = kernel_mark(&cfg->mark_in, &conn->mark_in, &has_mark_in, &mark_in);
+	if (!err)
+		err = kernel_mark(&cfg->mark_out, &conn->mark_out, &has_mark_out, &mark_out);
+	if (err) {
+		log_err("kernel: child %s: %%unique marks are not supported yet", cfg->name);
+		return err;
+	}
+	kernel_if_id(&cfg->if_id_in, &conn->if_id_in, &has_if_in, &if_in);
+	kernel_if_id(&cfg->if_id_out, &conn->if_id_out, &has_if_out, &if_out);
+
+	kc = calloc(1, sizeof(*kc));
+	if (!kc)
+		return -ENOMEM;
+	kc->spi_in = c->spi_in;
+	kc->spi_out = c->spi_out;
+	memcpy(&kc->local, c->local, ike_addr_len(c->local));
+	if (cfg->reqid) {
+		kc->reqid = cfg->reqid;
+	} else {
+		err = kernel_alloc_reqid(k, &kc->reqid);
+		if (err) {
+			log_err("kernel: no reqid for child %s: %s", cfg->name, strerror(-err));
+			goto fail;
+		}
+	}
+	err = kernel_build_policies(kc, c, &mark_in, has_mark_in, &mark_out, has_mark_out,
+				    has_if_in, if_in, has_if_out, if_out);
+	if (err) {
+		log_err("kernel: child %s: selectors not expressible as xfrm policies: %s",
+			cfg->name, strerror(-err));
+		goto fail;
+	}
+	/* In the list while installing: a shared policy's holder search skips kc. */
+	kc->next = k->children;
+	k->children = kc;
+
+	err = kernel_add_sa(k, c, true, kc);
+	if (!err)
+		err = kernel_add_sa(k, c, false, kc);
+	for (i = 0; !err && i < kc->npols; i++) {
+		struct xfrm_nl_policy *p = &kc->pols[i];
+
+		err = xfrm_nl_policy_add(k->nl, p, false);
+		if (err == -EEXIST && kernel_pol_holder(k, kc, p)) {
+			/* Ours already (a duplicate child SA): the newest one wins. */
+			err = xfrm_nl_policy_add(k->nl, p, true);
+		} else if (err == -EEXIST) {
+			log_err("kernel: child %s: a policy for these selectors exists and is "
+				"not xiked's; not touching it",
+				cfg->name);
+		}
+		if (err) {
+			log_err("kernel: add policy dir %u for child %s: %s%s%s", p->dir, cfg->name,
+				strerror(-err), *xfrm_nl_errmsg(k->nl) ? ": " : "",
+				xfrm_nl_errmsg(k->nl));
+			break;
+		}
+		kc->pol_ok[i] = true;
+	}
+	if (err) {
+		kernel_child_undo(k, kc);
+		k->children = kc->next;
+		kernel_save(k);
+		goto fail;
+	}
+	kernel_save(k);
+	log_info("kernel: child %s installed: SAs in 0x%08x out 0x%08x, reqid %u, %zu policies",
+		 cfg->name, c->spi_in, c->spi_out, kc->reqid, kc->npols);
+	return 0;
+fail:
+	kernel_child_free(kc);
+	return err;
+}
+
+int kernel_install_trap(struct kernel *k, const struct conf_conn *conn,
+			const struct conf_child *cfg, const struct sockaddr *local,
+			const struct sockaddr *remote)
+{
+	struct xfrm_mark mark_in = { 0 }, mark_out = { 0 };
+	bool has_mark_in, has_mark_out, has_if_in, has_if_out;
+	struct ikev2_ts_list tl, tr;
+	struct engine_child c;
+	struct kernel_child *kc;
+	__u32 if_in, if_out;
+	size_t i, n;
+	int err;
+
+	err = kernel_mark(&cfg->mark_in, &conn->mark_in, &has_mark_in, &mark_in);
+	if (!err)
+		err = kernel_mark(&cfg->mark_out, &conn->mark_out, &has_mark_out, &mark_out);
+	if (err)
+		return err;
+	kernel_if_id(&cfg->if_id_in, &conn->if_id_in, &has_if_in, &if_in);
+	kernel_if_id(&cfg->if_id_out, &conn->if_id_out, &has_if_out, &if_out);
+	err = ts_from_conf(cfg->local_ts, cfg->nlocal_ts, local, &tl);
+	if (!err)
+		err = ts_from_conf(cfg->remote_ts, cfg->nremote_ts, remote, &tr);
+	if (err)
+		return err;
+	memset(&c, 0, sizeof(c));
+	c.conn = conn;
+	c.cfg = cfg;
+	c.local = local;
+	c.remote = remote;
+	c.ts_local = &tl;
+	c.ts_remote = &tr;
+
+	kc = calloc(1, sizeof(*kc));
+	if (!kc)
+		return -ENOMEM;
+	memcpy(&kc->local, local, ike_addr_len(local));
+	err = cfg->reqid ? (kc->reqid = cfg->reqid, 0) : kernel_alloc_reqid(k, &kc->reqid);
+	if (!err)
+		err = kernel_build_policies(kc, &c, &mark_in, has_mark_in, &mark_out, has_mark_out,
+					    has_if_in, if_in, has_if_out, if_out);
+	if (err)
+		goto fail;
+	/* Outbound only: the acquire comes from the out policy lookup. */
+	for (i = n = 0; i < kc->npols; i++)
+		if (kc->pols[i].dir == XFRM_POLICY_OUT)
+			kc->pols[n++] = kc->pols[i];
+	kc->npols = n;
+	kc->next = k->children;
+	k->children = kc;
+	for (i = 0; !err && i < kc->npols; i++) {
+		err = xfrm_nl_policy_add(k->nl, &kc->pols[i], false);
+		/* A child SA of ours may hold it already: it hands it over when it goes. */
+		if (err == -EEXIST && kernel_pol_holder(k, kc, &kc->pols[i]))
+			err = 0;
+		if (!err)
+			kc->pol_ok[i] = true;
+	}
+	if (err) {
+		log_err("kernel: trap for %s/%s: %s%s", conn->name, cfg->name, strerror(-err),
+			err == -EEXIST ? " (a policy for these selectors is not xiked's)" : "");
+		kernel_child_undo(k, kc);
+		k->children = kc->next;
+		kernel_save(k);
+		goto fail;
+	}
+	kernel_save(k);
+	log_info("kernel: trap for %s/%s installed: %zu out policies, reqid %u", conn->name,
+		 cfg->name, kc->npols, kc->reqid);
+	return 0;
+fail:
+	kernel_child_free(kc);
+	return err;
+}
+
+void kernel_remove_child(void *arg, const struct engine_child *c)
+{
+	struct kernel *k = arg;
+	struct kernel_child **pp, *kc;
+
+	for (pp = &k->children; (kc = *pp); pp = &kc->next)
+		if (kc->spi_in == c->spi_in && kc->spi_out == c->spi_out &&
+		    ike_addr_equal((const struct sockaddr *)&kc->local, c->local))
+			break;
+	if (!kc) {
+		log_warn("kernel: remove child SAs 0x%08x/0x%08x: not installed by us", c->spi_in,
+			 c->spi_out);
+		return;
+	}
+	kernel_child_undo(k, kc);
+	*pp = kc->next;
+	kernel_save(k);
+	log_info("kernel: child %s removed: SAs in 0x%08x out 0x%08x, reqid %u",
+		 c->cfg ? c->cfg->name : "?", kc->spi_in, kc->spi_out, kc->reqid);
+	kernel_child_free(kc);
+}
+
+size_t kernel_object_count(const struct kernel *k)
+{
+	const struct kernel_child *c;
+	size_t n = 0, i;
+
+	for (c = k->children; c; c = c->next) {
+		n += c->sa_in_ok + c->sa_out_ok;
+		for (i = 0; i < c->npols; i++)
+			n += c->pol_ok[i];
+	}
+	return n;
+}
+
+void kernel_close(struct kernel *k)
+{
+	struct kernel_child *kc;
+
+	if (!k)
+		return;
+	while ((kc = k->children)) {
+		k->children = kc->next;
+		kernel_child_undo(k, kc);
+		kernel_child_free(kc);
+	}
+	if (k->state_path) {
+		if (unlink(k->state_path) && errno != ENOENT)
+			log_warn("kernel: cannot remove %s: %s", k->state_path, strerror(errno));
+		free(k->state_path);
+	}
+	xfrm_nl_close(k->nl);
+	free(k);
+}
