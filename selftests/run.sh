@@ -101,11 +101,11 @@ group_vm() {
 		name=$(basename "$t" .sh)
 		if [ -n "${VM_TESTS:-}" ] && ! [[ " $VM_TESTS " == *" $name "* ]]; then continue; fi
 		log="$RESULTS/vm-$name.log"
-		echo "---- vm/$name" >&2
+		local t0=$SECONDS
 		"$SRC/selftests/vm/vm-run" --log "$log" -- "$t"
 		rc=$?
 		case $rc in
-		0) record PASS "vm/$name" ;;
+		0) record PASS "vm/$name ($((SECONDS - t0))s)" ;;
 		"$SKIP_RC") record SKIP "vm/$name: $(grep -m1 -o 'SKIP: .*' "$log" | tr -d '\r')" ;;
 		*) record FAIL "vm/$name (exit $rc)" "$log"
 		   grep -v '^\[ *[0-9.]*\] ' "$log" | tail -40 | sed 's/^/    /' ;;
