@@ -209,7 +209,8 @@ static int conf_creds_file(struct conf *conf, enum conf_creds_kind kind, const c
 	}
 
 	if ((mode & 077) && !(flags & CONF_NO_PERM_CHECK)) {
-		explicit_bzero(buf, len);
+		if (buf)
+			explicit_bzero(buf, len);
 		free(buf);
 		snprintf(
 			err, errlen,
@@ -221,7 +222,8 @@ static int conf_creds_file(struct conf *conf, enum conf_creds_kind kind, const c
 		EVP_PKEY *k = conf_creds_parse_key(buf, len);
 		int type;
 
-		explicit_bzero(buf, len);
+		if (buf)
+			explicit_bzero(buf, len);
 		free(buf);
 		if (!k) {
 			snprintf(

@@ -169,6 +169,8 @@ void conf_node_path(const struct conf_node *n, char *buf, size_t len)
 	for (; n && n->parent && k < sizeof(chain) / sizeof(chain[0]); n = n->parent)
 		chain[k++] = n;
 	while (k-- > 0 && o < len) {
+		/* chain[0..k] were filled by the loop above */
+		// cppcheck-suppress uninitvar
 		int w = snprintf(buf + o, len - o, "%s%s", o ? "." : "", chain[k]->name);
 
 		if (w < 0)
@@ -942,7 +944,8 @@ static int conf_parse_file_at(struct conf_tree *tree, const char *path, unsigned
 	err = conf_parse_lines(&p, buf, len);
 	conf_parse_free(&p);
 out:
-	explicit_bzero(buf, len);
+	if (buf)
+		explicit_bzero(buf, len);
 	free(buf);
 	return err;
 }

@@ -506,7 +506,7 @@ static int conf_prop_one(char *s, bool ike, struct conf_proposal *p, char *err, 
 	char *tok, *save = NULL;
 	const struct conf_alg *a;
 	bool plain = false, prf_given;
-	uint8_t i;
+	size_t i;
 	int rc;
 
 	memset(p, 0, sizeof(*p));

@@ -477,20 +477,20 @@ int apply_conf(const struct static_conf *c, const struct xipsec_paths *paths)
 		goto out_maps;
 	}
 	if (a.c) {
-		struct spd_set set = { .rules = c->rules,
-				       .nrules = c->nrules,
-				       .buckets = c->buckets,
-				       .nbuckets = c->nbuckets };
+		struct spd_set set = { .rules = a.c->rules,
+				       .nrules = a.c->nrules,
+				       .buckets = a.c->buckets,
+				       .nbuckets = a.c->nbuckets };
 		struct spd_error e;
 
 		memset(&e, 0, sizeof(e));
 		e.rule = -1;
 		err = spd_validate(&set, &e);
 		if (err) {
-			if (e.rule >= 0 && (size_t)e.rule < c->nrules)
-				log_err("%s:%u: %s", c->file, c->rule_line[e.rule], e.msg);
+			if (e.rule >= 0 && (size_t)e.rule < a.c->nrules)
+				log_err("%s:%u: %s", a.c->file, a.c->rule_line[e.rule], e.msg);
 			else
-				log_err("%s: %s", c->file, e.msg);
+				log_err("%s: %s", a.c->file, e.msg);
 			goto out_nl;
 		}
 	}
@@ -504,10 +504,10 @@ int apply_conf(const struct static_conf *c, const struct xipsec_paths *paths)
 	if (err)
 		goto out_nl;
 
-	for (i = 0; a.c && i < c->nsas && !err; i++)
-		err = apply_sa(&a, &c->sas[i]);
-	for (i = 0; a.c && i < c->nsas && !err; i++)
-		err = apply_policies(&a, &c->sas[i]);
+	for (i = 0; a.c && i < a.c->nsas && !err; i++)
+		err = apply_sa(&a, &a.c->sas[i]);
+	for (i = 0; a.c && i < a.c->nsas && !err; i++)
+		err = apply_policies(&a, &a.c->sas[i]);
 	if (!err && a.have_maps)
 		err = apply_records(&a);
 	if (!err && a.have_maps)

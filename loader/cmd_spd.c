@@ -276,6 +276,7 @@ int cmd_spd(int argc, char **argv)
 	struct spd_maps m;
 	int err;
 
+	memset(&n, 0, sizeof(n));
 	if (argc < 1)
 		goto usage;
 	if (!strcmp(argv[0], "list")) {
