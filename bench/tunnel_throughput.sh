@@ -3,7 +3,7 @@
 #
 # Tunnel throughput with and without xipsec, in one VM run (not part of make test):
 #
-#   selftests/vm/vm-run --timeout 900 -- bench/tunnel_throughput.sh [SECONDS] [ROUNDS]
+#   selftests/vm/vm-run --timeout 900 -- bench/tunnel_throughput.sh [SECONDS] [ROUNDS] [native|generic]
 #
 #   h1 --- gw1 ====== wire ====== gw2 --- h2      (selftests/vm/lib.sh)
 #
@@ -22,6 +22,7 @@ require iperf3 jq
 
 secs=${1:-5}
 rounds=${2:-5}
+xdp_mode=${3:-native}	# XDP attach mode for the xipsec rounds
 
 topo_gateways
 in_ns h2 iperf3 -s -D -p 5201 || fail "iperf3 server"
@@ -58,8 +59,8 @@ modprobe -a esp4 xfrm_user
 xipsec_up() {
 	local gw
 	for gw in gw1 gw2; do
-		dpx $gw attach in0 --inner >/dev/null || fail "$gw: attach in0"
-		dpx $gw attach out0 --outer >/dev/null || fail "$gw: attach out0"
+		dpx $gw attach in0 --inner --mode "$xdp_mode" >/dev/null || fail "$gw: attach in0"
+		dpx $gw attach out0 --outer --mode "$xdp_mode" >/dev/null || fail "$gw: attach out0"
 	done
 	dp_conf gw1 "rule from 10.1.0.0/24 to 10.2.0.0/24 protect gw1-gw2"
 	dp_conf gw2 "rule from 10.2.0.0/24 to 10.1.0.0/24 protect gw2-gw1"
@@ -96,7 +97,7 @@ median() {
 }
 km=$(median "${kern[@]}")
 xm=$(median "${xip[@]}")
-echo "tunnel throughput, TCP h1 -> h2, ${secs}s x $rounds rounds, $(uname -r), $(nproc) vCPUs"
+echo "tunnel throughput, TCP h1 -> h2, ${secs}s x $rounds rounds, XDP $xdp_mode, $(uname -r), $(nproc) vCPUs"
 echo "  kernel only:     ${kern[*]} Mbit/s, median $km"
 echo "  xipsec attached: ${xip[*]} Mbit/s, median $xm"
 awk -v k="$km" -v x="$xm" 'BEGIN {printf "  ratio xipsec/kernel: %.3f\n", x / k}'
