@@ -67,30 +67,36 @@ static int dp_obj_get(const char *dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+int dp_pins_open(const char *dir, const struct dp_pin *pins, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		*pins[i].fd = -1;
+	for (i = 0; i < n; i++) {
+		int fd = dp_obj_get(dir, pins[i].name);
+
+		if (fd < 0) {
+			while (i-- > 0) {
+				close(*pins[i].fd);
+				*pins[i].fd = -1;
+			}
+			return fd;
+		}
+		*pins[i].fd = fd;
+	}
+	return 0;
+}
+
 int dp_maps_open_pinned(struct dp_maps *m, const char *pin_dir)
 {
-	struct {
-		int *fd;
-		const char *name;
-	} t[] = {
+	const struct dp_pin t[] = {
 		{ &m->config_fd, XIPSEC_MAP_CONFIG }, { &m->sa_fd, XIPSEC_MAP_SA },
 		{ &m->spi_fd, XIPSEC_MAP_SPI },	      { &m->sa_stat_fd, XIPSEC_MAP_SA_STAT },
 		{ &m->drops_fd, XIPSEC_MAP_DROPS },   { &m->stats_fd, XIPSEC_MAP_STATS },
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		*t[i].fd = -1;
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		int fd = dp_obj_get(pin_dir, t[i].name);
-
-		if (fd < 0) {
-			dp_maps_close(m);
-			return fd;
-		}
-		*t[i].fd = fd;
-	}
-	return 0;
+	return dp_pins_open(pin_dir, t, sizeof(t) / sizeof(t[0]));
 }
 
 void dp_maps_close(struct dp_maps *m)

@@ -24,6 +24,18 @@ struct dp_maps {
 
 /* Open the pinned maps under @pin_dir (normally XIPSEC_PIN_DIR). */
 int dp_maps_open_pinned(struct dp_maps *m, const char *pin_dir);
+
+/* A pinned object by name and the fd to fill in: a table for dp_pins_open(). */
+struct dp_pin {
+	int *fd;
+	const char *name;
+};
+
+/*
+ * Open every pin of @pins under @dir into its fd. All or nothing: on error the
+ * fds already opened are closed, every fd is -1, and -errno is returned.
+ */
+int dp_pins_open(const char *dir, const struct dp_pin *pins, size_t n);
 void dp_maps_close(struct dp_maps *m);
 
 /*

@@ -29,6 +29,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "dp_maps.h"
 #include "spd.h"
 
 #define SPD_BATCH 8192
@@ -595,42 +596,16 @@ out:
 
 /* --- maps ------------------------------------------------------------------- */
 
-static int spd_obj_get(const char *dir, const char *name)
-{
-	char path[512];
-	int fd;
-
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -errno : fd;
-}
-
 int spd_maps_open_pinned(struct spd_maps *m, const char *pin_dir)
 {
-	struct {
-		int *fd;
-		const char *name;
-	} t[] = {
+	const struct dp_pin t[] = {
 		{ &m->config_fd, XIPSEC_MAP_CONFIG },	  { &m->pfx_fd, XIPSEC_MAP_SPD_PFX },
 		{ &m->lens_fd, XIPSEC_MAP_SPD_LENS },	  { &m->cand_fd, XIPSEC_MAP_SPD_CAND },
 		{ &m->rule_fd, XIPSEC_MAP_SPD_RULE },	  { &m->bucket_fd, XIPSEC_MAP_BUCKET },
 		{ &m->bkt_stat_fd, XIPSEC_MAP_BKT_STAT }, { &m->blk4_fd, XIPSEC_MAP_SPD_BLK4 },
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		*t[i].fd = -1;
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		int fd = spd_obj_get(pin_dir, t[i].name);
-
-		if (fd < 0) {
-			spd_maps_close(m);
-			return fd;
-		}
-		*t[i].fd = fd;
-	}
-	return 0;
+	return dp_pins_open(pin_dir, t, sizeof(t) / sizeof(t[0]));
 }
 
 void spd_maps_close(struct spd_maps *m)
