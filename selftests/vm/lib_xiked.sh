@@ -132,3 +132,25 @@ step() {
 only_foreign_left() {
 	[ "$(xfrm_states gw1)" = 1 ] && [ "$(xfrm_policies gw1)" = 1 ]
 }
+
+# s2s_setup: the start shared by the xiked/charon tests. The standard topology,
+# charon on gw2 (started while the kernel's ESP crypto loads) with the
+# site-to-site configuration loaded, the foreign state and policy on gw1, and
+# gw1's xiked configuration rendered into $XCONF (xiked not started).
+s2s_setup() {
+	local t0=$SECONDS warm dir2
+
+	topo_gateways
+	swan_kernel_warmup &
+	warm=$!
+	swan_spawn gw2 gw2
+	swan_ready gw2
+	wait $warm || fail "kernel has no rfc4106(gcm(aes)) for ESP"
+	log "charon up in $((SECONDS - t0))s"
+
+	foreign_add
+	dir2=$(swan_conf_dir gw2)
+	render_s2s gw2 "$dir2/swanctl.conf"
+	swan_load gw2 "$dir2/swanctl.conf"
+	render_s2s gw1 "$XCONF"
+}

@@ -23,21 +23,7 @@
 . "$(dirname "$0")/../lib_xiked.sh"
 require ip tcpdump ping swanctl tshark jq perl "$SWAN_CHARON" "$XIKED"
 
-topo_gateways
-
-t0=$SECONDS
-swan_kernel_warmup &
-warm=$!
-swan_spawn gw2 gw2
-swan_ready gw2
-wait $warm || fail "kernel has no rfc4106(gcm(aes)) for ESP"
-log "charon up in $((SECONDS - t0))s"
-
-foreign_add
-dir2=$(swan_conf_dir gw2)
-render_s2s gw2 "$dir2/swanctl.conf"
-swan_load gw2 "$dir2/swanctl.conf"
-render_s2s gw1 "$XCONF"
+s2s_setup
 
 count=5
 spis=()
