@@ -2,16 +2,19 @@
 /*
  * Classifier benchmark (not part of `make test`).
  *
- *   bench/classify_bench [--rules 10,1000,10000,100000] [--repeat N] [--rounds N]
- *                        [--dst-plen L] [--xfrm N] [--xfrm-cap SECONDS]
+ *   bench/classify_bench [--rules 10,1000,10000,100000] [--repeat N] [--passes N]
+ *                        [--cpu N] [--dst-plen L] [--xfrm N] [--xfrm-cap SECONDS]
  *
  * For each rule count: random rules (random IPv4 source and destination
  * prefixes /16../32, or destinations all /L with --dst-plen; TCP or UDP,
- * random port ranges), installed with
- * spd_install (timed), then xipsec_inner_tc and xipsec_inner_xdp run over a
- * set of 64 packets (each inside a random rule) with BPF_PROG_TEST_RUN
- * repeat; the kernel's average ns per run (best of --rounds passes) is
- * printed, and the ratio to the first rule count.
+ * random port ranges), installed with spd_install (timed) into an object of
+ * its own, then xipsec_inner_tc and xipsec_inner_xdp run over a set of 64
+ * packets (each inside a random rule) with BPF_PROG_TEST_RUN repeat (default
+ * 5000); the kernel's average ns per run is the cost of one pass. All sizes
+ * are loaded at once and measured in interleaved passes (default 31), so the
+ * ratio to the first rule count is taken within each pass; printed are the
+ * median, quartiles and range over the passes. --cpu N pins the process
+ * (and so the test runs) to CPU N.
  * --xfrm N installs the same selectors (first N rules) as kernel xfrm
  * policies with `ip -force -batch` in a scratch network namespace and prints
  * the time, capped at --xfrm-cap seconds (default 300).
@@ -20,6 +23,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/bpf.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -104,37 +108,51 @@ static size_t make_pkt(uint8_t *buf, const struct spd_rule *r)
 }
 
 /*
- * Average ns per run over the packet set, the best of @rounds passes: the
- * machine is shared, and the minimum is the figure least disturbed by load.
+ * Average ns per run over the packet set, one pass: BPF_PROG_TEST_RUN runs
+ * each packet @repeat times and the kernel reports the mean duration.
  */
-static double run_cost(int fd, bool tc, uint8_t pkts[][64], size_t *lens, int repeat, int rounds)
+static double run_cost(int fd, bool tc, uint8_t pkts[][64], const size_t *lens, int repeat)
 {
 	uint8_t out[4096];
-	double total, best = -1;
-	int i, r;
+	double total = 0;
+	int i;
 
-	for (r = 0; r < rounds; r++) {
-		total = 0;
-		for (i = 0; i < NPKT; i++) {
-			struct __sk_buff ctx = { 0 };
-			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkts[i],
-				    .data_size_in = lens[i], .data_out = out,
-				    .data_size_out = sizeof(out), .repeat = repeat);
+	for (i = 0; i < NPKT; i++) {
+		struct __sk_buff ctx = { 0 };
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkts[i], .data_size_in = lens[i],
+			    .data_out = out, .data_size_out = sizeof(out), .repeat = repeat);
 
-			if (tc) {
-				o.ctx_in = &ctx;
-				o.ctx_size_in = sizeof(ctx);
-			}
-			if (bpf_prog_test_run_opts(fd, &o)) {
-				fprintf(stderr, "test_run: %s\n", strerror(errno));
-				return -1;
-			}
-			total += o.duration;
+		if (tc) {
+			o.ctx_in = &ctx;
+			o.ctx_size_in = sizeof(ctx);
 		}
-		if (best < 0 || total / NPKT < best)
-			best = total / NPKT;
+		if (bpf_prog_test_run_opts(fd, &o)) {
+			fprintf(stderr, "test_run: %s\n", strerror(errno));
+			return -1;
+		}
+		total += o.duration;
 	}
-	return best;
+	return total / NPKT;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Quantile @q (0..1) of @n values, by linear interpolation; sorts @v. */
+static double quantile(double *v, int n, double q)
+{
+	double pos, frac;
+	int i;
+
+	qsort(v, n, sizeof(*v), cmp_double);
+	pos = q * (n - 1);
+	i = (int)pos;
+	frac = pos - i;
+	return i + 1 < n ? v[i] + frac * (v[i + 1] - v[i]) : v[i];
 }
 
 static int xfrm_policies(const struct spd_rule *r, size_t n, int cap)
@@ -175,16 +193,84 @@ static int xfrm_policies(const struct spd_rule *r, size_t n, int cap)
 	return 0;
 }
 
+/* One rule-set size: its own object and maps, loaded side by side with the others. */
+struct bench_size {
+	size_t nrules;
+	struct xipsec_inner_bpf *skel;
+	uint8_t pkts[NPKT][64];
+	size_t lens[NPKT];
+	double install_s;
+	size_t nleaves, ncands;
+	double *ns[2]; /* [TC, XDP][pass] */
+};
+
+static int size_setup(struct bench_size *z, struct spd_rule *rules, struct spd_bucket *b)
+{
+	struct spd_set set = { .rules = rules, .nrules = z->nrules, .buckets = b, .nbuckets = NBKT };
+	struct spd_compiled cc;
+	struct spd_error e;
+	struct bpf_map *map;
+	struct spd_maps m;
+	double t0;
+	size_t i;
+
+	z->skel = xipsec_inner_bpf__open();
+	if (!z->skel)
+		return -1;
+	bpf_object__for_each_map(map, z->skel->obj) bpf_map__set_pin_path(map, NULL);
+	if (xipsec_inner_bpf__load(z->skel)) {
+		fprintf(stderr, "load failed\n");
+		return -1;
+	}
+	m = (struct spd_maps){
+		.config_fd = bpf_map__fd(z->skel->maps.xipsec_config),
+		.pfx_fd = bpf_map__fd(z->skel->maps.xipsec_spd_pfx),
+		.lens_fd = bpf_map__fd(z->skel->maps.xipsec_spd_lens),
+		.blk4_fd = bpf_map__fd(z->skel->maps.xipsec_spd_blk4),
+		.cand_fd = bpf_map__fd(z->skel->maps.xipsec_spd_cand),
+		.rule_fd = bpf_map__fd(z->skel->maps.xipsec_spd_rule),
+		.bucket_fd = bpf_map__fd(z->skel->maps.xipsec_bucket),
+		.bkt_stat_fd = bpf_map__fd(z->skel->maps.xipsec_bkt_stat),
+	};
+	/* Same seed for every size: the 10-rule set is the start of the 100k one. */
+	rng_state = 0x9e3779b97f4a7c15ull;
+	for (i = 0; i < z->nrules; i++)
+		rand_rule(&rules[i]);
+	if (spd_compile(&set, 0, &cc, &e)) {
+		fprintf(stderr, "compile: %s\n", e.msg);
+		return -1;
+	}
+	z->nleaves = cc.nleaves;
+	z->ncands = cc.ncands;
+	spd_compiled_free(&cc);
+	t0 = now_s();
+	if (spd_install(&m, &set, &e)) {
+		fprintf(stderr, "install: %s\n", e.msg);
+		return -1;
+	}
+	z->install_s = now_s() - t0;
+	for (i = 0; i < NPKT; i++)
+		z->lens[i] = make_pkt(z->pkts[i], &rules[rnd() % z->nrules]);
+	return 0;
+}
+
+static void usage(const char *argv0)
+{
+	fprintf(stderr,
+		"usage: %s [--rules N,N,..] [--repeat N] [--passes N] [--cpu N] [--dst-plen L]\n"
+		"       [--xfrm N] [--xfrm-cap S]\n",
+		argv0);
+}
+
 int main(int argc, char **argv)
 {
 	size_t counts[8] = { 10, 1000, 10000, 100000 }, ncounts = 4, maxn = 0, i, c;
-	int repeat = 20000, rounds = 5, xfrm_n = 0, xfrm_cap = 300;
-	double base_tc = 0, base_xdp = 0;
-	static uint8_t pkts[NPKT][64];
-	size_t lens[NPKT];
+	int repeat = 5000, passes = 31, cpu = -1, xfrm_n = 0, xfrm_cap = 300, p, k, a;
+	static const char *const prog_name[2] = { "TC", "XDP" };
+	struct bench_size *sz;
 	struct spd_bucket b[NBKT];
 	struct spd_rule *rules;
-	int a;
+	double *tmp;
 
 	for (a = 1; a < argc; a++) {
 		if (!strcmp(argv[a], "--rules") && a + 1 < argc) {
@@ -200,27 +286,49 @@ int main(int argc, char **argv)
 			fixed_plen = atoi(argv[++a]);
 			if (fixed_plen < 1 || fixed_plen > 32)
 				return 2;
-		} else if (!strcmp(argv[a], "--rounds") && a + 1 < argc) {
-			rounds = atoi(argv[++a]);
+		} else if ((!strcmp(argv[a], "--passes") || !strcmp(argv[a], "--rounds")) &&
+			   a + 1 < argc) {
+			passes = atoi(argv[++a]);
+		} else if (!strcmp(argv[a], "--cpu") && a + 1 < argc) {
+			cpu = atoi(argv[++a]);
 		} else if (!strcmp(argv[a], "--xfrm") && a + 1 < argc) {
 			xfrm_n = atoi(argv[++a]);
 		} else if (!strcmp(argv[a], "--xfrm-cap") && a + 1 < argc) {
 			xfrm_cap = atoi(argv[++a]);
 		} else {
-			fprintf(stderr,
-				"usage: %s [--rules N,N,..] [--repeat N] [--rounds N] [--dst-plen L]\n"
-				"       [--xfrm N] [--xfrm-cap S]\n",
-				argv[0]);
+			usage(argv[0]);
 			return 2;
 		}
 	}
-	for (c = 0; c < ncounts; c++)
+	if (!ncounts || passes < 1 || repeat < 1) {
+		usage(argv[0]);
+		return 2;
+	}
+	for (c = 0; c < ncounts; c++) {
+		if (!counts[c]) {
+			usage(argv[0]);
+			return 2;
+		}
 		if (counts[c] > maxn)
 			maxn = counts[c];
+	}
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		/* BPF_PROG_TEST_RUN runs on the caller's CPU */
+		if (sched_setaffinity(0, sizeof(set), &set)) {
+			fprintf(stderr, "cpu %d: %s\n", cpu, strerror(errno));
+			return 1;
+		}
+	}
 	if ((size_t)xfrm_n > maxn)
 		maxn = xfrm_n;
-	rules = calloc(maxn ? maxn : 1, sizeof(*rules));
-	if (!rules)
+	rules = calloc(maxn, sizeof(*rules));
+	sz = calloc(ncounts, sizeof(*sz));
+	tmp = calloc(passes, sizeof(*tmp));
+	if (!rules || !sz || !tmp)
 		return 1;
 	for (i = 0; i < NBKT; i++) {
 		memset(&b[i], 0, sizeof(b[i]));
@@ -229,64 +337,64 @@ int main(int argc, char **argv)
 		snprintf(b[i].name, sizeof(b[i].name), "b%zu", i);
 	}
 
-	printf("%-8s %12s %12s %10s %12s %10s %8s %8s\n", "rules", "install_s", "tc_ns/pkt",
-	       "tc_ratio", "xdp_ns/pkt", "xdp_ratio", "leaves", "cands");
 	for (c = 0; c < ncounts; c++) {
-		struct xipsec_inner_bpf *skel = xipsec_inner_bpf__open();
-		struct spd_set set = {
-			.rules = rules, .nrules = counts[c], .buckets = b, .nbuckets = NBKT
-		};
-		struct spd_compiled cc;
-		struct spd_maps m;
-		struct spd_error e;
-		struct bpf_map *map;
-		double t0, t1, tc, xdp;
+		sz[c].nrules = counts[c];
+		sz[c].ns[0] = calloc(passes, sizeof(double));
+		sz[c].ns[1] = calloc(passes, sizeof(double));
+		if (!sz[c].ns[0] || !sz[c].ns[1] || size_setup(&sz[c], rules, b))
+			return 1;
+	}
 
-		if (!skel)
-			return 1;
-		bpf_object__for_each_map(map, skel->obj) bpf_map__set_pin_path(map, NULL);
-		if (xipsec_inner_bpf__load(skel)) {
-			fprintf(stderr, "load failed\n");
-			return 1;
+	/*
+	 * Interleaved passes: each pass measures every size once (starting at a
+	 * different size each time), so load from the rest of the machine hits
+	 * all sizes alike, and each size's ratio is taken within one pass. Pass
+	 * -1 warms caches and the JIT images and is not recorded.
+	 */
+	for (p = -1; p < passes; p++) {
+		for (i = 0; i < ncounts; i++) {
+			struct bench_size *z = &sz[(i + (p < 0 ? 0 : p)) % ncounts];
+
+			for (k = 0; k < 2; k++) {
+				int fd = bpf_program__fd(k ? z->skel->progs.xipsec_inner_xdp
+							   : z->skel->progs.xipsec_inner_tc);
+				double ns = run_cost(fd, !k, z->pkts, z->lens, repeat);
+
+				if (ns < 0)
+					return 1;
+				if (p >= 0)
+					z->ns[k][p] = ns;
+			}
 		}
-		m = (struct spd_maps){
-			.config_fd = bpf_map__fd(skel->maps.xipsec_config),
-			.pfx_fd = bpf_map__fd(skel->maps.xipsec_spd_pfx),
-			.lens_fd = bpf_map__fd(skel->maps.xipsec_spd_lens),
-			.blk4_fd = bpf_map__fd(skel->maps.xipsec_spd_blk4),
-			.cand_fd = bpf_map__fd(skel->maps.xipsec_spd_cand),
-			.rule_fd = bpf_map__fd(skel->maps.xipsec_spd_rule),
-			.bucket_fd = bpf_map__fd(skel->maps.xipsec_bucket),
-			.bkt_stat_fd = bpf_map__fd(skel->maps.xipsec_bkt_stat),
-		};
-		rng_state = 0x9e3779b97f4a7c15ull;
-		for (i = 0; i < counts[c]; i++)
-			rand_rule(&rules[i]);
-		if (spd_compile(&set, 0, &cc, &e)) {
-			fprintf(stderr, "compile: %s\n", e.msg);
-			return 1;
+	}
+
+	printf("%d interleaved passes, repeat %d x %d packets%s; ns/pkt and ratio to %zu rules"
+	       " (same pass): median [quartiles] (min-max)\n",
+	       passes, repeat, NPKT, cpu >= 0 ? ", pinned" : "", counts[0]);
+	for (c = 0; c < ncounts; c++) {
+		printf("%-7zu rules: install %.3f s, %zu leaves, %zu candidates\n", sz[c].nrules,
+		       sz[c].install_s, sz[c].nleaves, sz[c].ncands);
+		for (k = 0; k < 2; k++) {
+			double med_ns, med_r, q1, q3, lo, hi;
+
+			memcpy(tmp, sz[c].ns[k], passes * sizeof(double));
+			med_ns = quantile(tmp, passes, 0.5);
+			for (p = 0; p < passes; p++)
+				tmp[p] = sz[c].ns[k][p] / sz[0].ns[k][p];
+			med_r = quantile(tmp, passes, 0.5);
+			q1 = quantile(tmp, passes, 0.25);
+			q3 = quantile(tmp, passes, 0.75);
+			lo = tmp[0];
+			hi = tmp[passes - 1];
+			printf("  %-3s %7.1f ns/pkt  ratio %.2f [%.2f, %.2f] (%.2f-%.2f)\n",
+			       prog_name[k], med_ns, med_r, q1, q3, lo, hi);
 		}
-		t0 = now_s();
-		if (spd_install(&m, &set, &e)) {
-			fprintf(stderr, "install: %s\n", e.msg);
-			return 1;
-		}
-		t1 = now_s();
-		for (i = 0; i < NPKT; i++)
-			lens[i] = make_pkt(pkts[i], &rules[rnd() % counts[c]]);
-		tc = run_cost(bpf_program__fd(skel->progs.xipsec_inner_tc), true, pkts, lens,
-			      repeat, rounds);
-		xdp = run_cost(bpf_program__fd(skel->progs.xipsec_inner_xdp), false, pkts, lens,
-			       repeat, rounds);
-		if (c == 0) {
-			base_tc = tc;
-			base_xdp = xdp;
-		}
-		printf("%-8zu %12.3f %12.1f %10.2f %12.1f %10.2f %8zu %8zu\n", counts[c], t1 - t0,
-		       tc, tc / base_tc, xdp, xdp / base_xdp, cc.nleaves, cc.ncands);
-		fflush(stdout);
-		spd_compiled_free(&cc);
-		xipsec_inner_bpf__destroy(skel);
+	}
+	fflush(stdout);
+	for (c = 0; c < ncounts; c++) {
+		xipsec_inner_bpf__destroy(sz[c].skel);
+		free(sz[c].ns[0]);
+		free(sz[c].ns[1]);
 	}
 	if (xfrm_n) {
 		rng_state = 0x9e3779b97f4a7c15ull;
@@ -294,6 +402,8 @@ int main(int argc, char **argv)
 			rand_rule(&rules[i]);
 		xfrm_policies(rules, xfrm_n, xfrm_cap);
 	}
+	free(tmp);
+	free(sz);
 	free(rules);
 	return 0;
 }

@@ -3,26 +3,51 @@
 #
 # Tunnel throughput with and without xipsec, in one VM run (not part of make test):
 #
-#   selftests/vm/vm-run --timeout 900 -- bench/tunnel_throughput.sh [SECONDS] [ROUNDS] [native|generic]
+#   selftests/vm/vm-run --timeout 1800 -- bench/tunnel_throughput.sh [SECONDS] [ROUNDS] [VARIANT...]
 #
 #   h1 --- gw1 ====== wire ====== gw2 --- h2      (selftests/vm/lib.sh)
 #
 # "kernel": the AES-GCM tunnel keyed with `ip xfrm` (selector policies), no BPF.
-# "xipsec": the same SAs (SPIs, keys, algorithm) installed by `xipsec load`, with
-#           the inner classifier (XDP + TC) and the outer prefilter and inbound check
-#           (XDP + TC) attached on both gateways: every packet is classified and
-#           steered by mark, counted per bucket and SA, and checked after decryption.
-# Rounds alternate kernel/xipsec so drifts of the emulated machine hit both alike;
-# each measures a TCP iperf3 stream h1 -> h2 for SECONDS (first second omitted).
-# Prints each round and the ratio of the medians. Under TCG (no KVM) single runs
-# vary by 2x: only the medians of many alternating rounds mean anything.
+# Each VARIANT is the same SAs (SPIs, keys, algorithm) installed by `xipsec load`,
+# with the inner classifier (XDP + TC) and the outer prefilter and inbound check
+# (XDP + TC) attached on both gateways: every packet is classified and steered by
+# mark, counted per bucket and SA, and checked after decryption. Variants differ
+# in how XDP is attached:
+#   native         XDP in driver mode on in0 and out0 (`--mode native`)
+#   generic        XDP in skb mode on in0 and out0 (`--mode generic`)
+#   inner-generic  generic on in0, native on out0
+#   inner-tc       native on out0, no XDP on in0 (TC classifies alone): the
+#                  cost of XDP on the inner side, for diagnosis
+#   native-gro     native, plus GRO switched on for in0 (ethtool -K), for diagnosis
+# Default: native generic.
+#
+# Why the variants: on veth (6.1 and later), a native XDP program on in0 makes
+# the kernel clear TSO on its peer (h1's eth0, "off [fixed]"), whether or not the
+# program declares XDP frags; the peer then segments in software and gw1 routes
+# and encrypts every segment on its own, where without XDP it routes one 64 KiB
+# GSO packet. The script prints h1's TSO state under each variant.
+#
+# Rounds alternate kernel and every variant so drifts of the emulated machine hit
+# all alike; each measures a TCP iperf3 stream h1 -> h2 for SECONDS (first second
+# omitted). Prints each round, the medians and their ratios to the kernel's.
+# Under TCG (no KVM) single runs vary by 2x: only medians of alternating rounds
+# of one run mean anything.
 . "$(dirname "$0")/../selftests/vm/lib.sh"
 . "$(dirname "$0")/../selftests/vm/dp_lib.sh"
 require iperf3 jq
 
 secs=${1:-5}
 rounds=${2:-5}
-xdp_mode=${3:-native}	# XDP attach mode for the xipsec rounds
+shift $(($# < 2 ? $# : 2))
+variants=(native generic)
+[ $# -eq 0 ] || variants=("$@")
+for v in "${variants[@]}"; do
+	case $v in
+	native | generic | inner-generic | inner-tc) ;;
+	native-gro) require ethtool ;;
+	*) fail "unknown variant '$v'" ;;
+	esac
+done
 
 topo_gateways
 in_ns h2 iperf3 -s -D -p 5201 || fail "iperf3 server"
@@ -34,6 +59,14 @@ mbps() {	# one iperf3 run, Mbit/s received
 		jq '.end.sum_received.bits_per_second / 1e5 | floor / 10')
 	[ -n "$v" ] && [ "$v" != null ] || fail "iperf3 measured nothing"
 	echo "$v"
+}
+
+h1_tso() {
+	if command -v ethtool >/dev/null; then
+		in_ns h1 ethtool -k eth0 | awk '/^tcp-segmentation-offload:/ {print $2 $3}'
+	else
+		echo "?"
+	fi
 }
 
 kernel_up() {
@@ -56,11 +89,19 @@ for gw in gw1 gw2; do
 done
 modprobe -a esp4 xfrm_user
 
-xipsec_up() {
-	local gw
+xipsec_up() {	# xipsec_up VARIANT
+	local gw in_mode=native out_mode=native
+	case $1 in
+	generic) in_mode=generic out_mode=generic ;;
+	inner-generic) in_mode=generic ;;
+	esac
 	for gw in gw1 gw2; do
-		dpx $gw attach in0 --inner --mode "$xdp_mode" >/dev/null || fail "$gw: attach in0"
-		dpx $gw attach out0 --outer --mode "$xdp_mode" >/dev/null || fail "$gw: attach out0"
+		dpx $gw attach in0 --inner --mode "$in_mode" >/dev/null || fail "$gw: attach in0"
+		dpx $gw attach out0 --outer --mode "$out_mode" >/dev/null || fail "$gw: attach out0"
+		case $1 in
+		inner-tc) ip -n $gw link set dev in0 xdpdrv off || fail "$gw: XDP off in0" ;;
+		native-gro) in_ns $gw ethtool -K in0 gro on >/dev/null || fail "$gw: GRO on" ;;
+		esac
 	done
 	dp_conf gw1 "rule from 10.1.0.0/24 to 10.2.0.0/24 protect gw1-gw2"
 	dp_conf gw2 "rule from 10.2.0.0/24 to 10.1.0.0/24 protect gw2-gw1"
@@ -70,34 +111,44 @@ xipsec_up() {
 }
 
 # Unload and detach: the kernel rounds run with no BPF program at all.
-xipsec_down() {
+xipsec_down() {	# xipsec_down VARIANT
 	local gw
 	for gw in gw1 gw2; do
 		dpx $gw unload >/dev/null 2>&1 || fail "$gw: xipsec unload"
 		dpx $gw detach in0 >/dev/null || fail "$gw: detach in0"
 		dpx $gw detach out0 >/dev/null || fail "$gw: detach out0"
+		[ "$1" != native-gro ] || in_ns $gw ethtool -K in0 gro off >/dev/null
 	done
 }
-
-kern=() xip=()
-for ((r = 1; r <= rounds; r++)); do
-	kernel_up
-	kern+=("$(mbps)")
-	kernel_down
-	xipsec_up
-	xip+=("$(mbps)")
-	# the tunnel really was ESP through xipsec's SA
-	[ "$(xfrm_state_packets gw1 0x1001)" -gt 0 ] || fail "no packets on xipsec's SA"
-	xipsec_down
-	log "round $r: kernel ${kern[-1]} Mbit/s, xipsec ${xip[-1]} Mbit/s"
-done
 
 median() {
 	printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
-km=$(median "${kern[@]}")
-xm=$(median "${xip[@]}")
-echo "tunnel throughput, TCP h1 -> h2, ${secs}s x $rounds rounds, XDP $xdp_mode, $(uname -r), $(nproc) vCPUs"
-echo "  kernel only:     ${kern[*]} Mbit/s, median $km"
-echo "  xipsec attached: ${xip[*]} Mbit/s, median $xm"
-awk -v k="$km" -v x="$xm" 'BEGIN {printf "  ratio xipsec/kernel: %.3f\n", x / k}'
+
+declare -A res tso
+res[kernel]=
+tso[kernel]=$(h1_tso)
+for ((r = 1; r <= rounds; r++)); do
+	kernel_up
+	res[kernel]+=" $(mbps)"
+	kernel_down
+	line="round $r: kernel $(echo ${res[kernel]} | awk '{print $NF}')"
+	for v in "${variants[@]}"; do
+		xipsec_up "$v"
+		tso[$v]=$(h1_tso)
+		res[$v]+=" $(mbps)"
+		# the tunnel really was ESP through xipsec's SA
+		[ "$(xfrm_state_packets gw1 0x1001)" -gt 0 ] || fail "no packets on xipsec's SA"
+		xipsec_down "$v"
+		line+=", $v $(echo ${res[$v]} | awk '{print $NF}')"
+	done
+	log "$line Mbit/s"
+done
+
+echo "tunnel throughput, TCP h1 -> h2, ${secs}s x $rounds rounds, $(uname -r), $(nproc) vCPUs"
+km=$(median ${res[kernel]})
+for v in kernel "${variants[@]}"; do
+	m=$(median ${res[$v]})
+	printf '  %-14s rounds:%s Mbit/s; median %s; ratio %s; h1 TSO %s\n' "$v" "${res[$v]}" "$m" \
+		"$(awk -v k="$km" -v x="$m" 'BEGIN {printf "%.3f", x / k}')" "${tso[$v]}"
+done

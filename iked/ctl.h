@@ -9,10 +9,11 @@
  *	list text         {"ok":true,"text":"<the human-readable listing>"}
  *	up CONN[/CHILD]   {"ok":true,"message":"..."}
  *	down CONN[/CHILD] {"ok":true,"message":"..."}
+ *	rekey CONN[/CHILD] {"ok":true,"message":"..."}
  *	reload            {"ok":true,"message":"..."}
  *	(any failure)     {"ok":false,"error":"..."}
  *
- * Requests are at most CTL_LINE_MAX bytes; "up" and "down" start the
+ * Requests are at most CTL_LINE_MAX bytes; "up", "down" and "rekey" start the
  * exchange and answer at once (the listing shows the outcome).
  */
 #ifndef XIKED_CTL_H

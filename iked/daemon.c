@@ -28,9 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/udp.h>
 #include <linux/xfrm.h>
 #include <netinet/in.h>
 
+#include "xipsec/dataplane.h"
 #include "conf.h"
 #include "crypto.h"
 #include "ctl.h"
@@ -41,6 +43,7 @@
 #include "log.h"
 #include "proposal.h"
 #include "ts.h"
+#include "vip.h"
 
 #define DAEMON_SOCK_MAX	      16
 #define DAEMON_PEND_MAX	      64
@@ -91,6 +94,8 @@ struct daemon {
 	uint64_t stop_deadline;
 	struct engine_ops ops;
 	struct engine_stats retired; /* of generations already freed */
+	struct cp_pools *pools; /* virtual IP pools, shared by all generations */
+	struct vip_ctx *vip; /* our virtual IPs on this host, opened on first use */
 };
 
 /* Counters of every generation, freed ones included. */
@@ -136,10 +141,11 @@ static void daemon_set_port(struct sockaddr *sa, uint16_t port)
 
 /* ---- engine callbacks ---- */
 
-static void daemon_send(void *arg, const uint8_t *pkt, size_t len, const struct sockaddr *local,
-			const struct sockaddr *remote)
+/* @pkt from @local (the socket bound to its port) to @remote; IKE on the
+ * NAT-T port gets the non-ESP marker (@ike), a keepalive does not. */
+static void daemon_sendmsg(struct daemon *d, const uint8_t *pkt, size_t len,
+			   const struct sockaddr *local, const struct sockaddr *remote, bool ike)
 {
-	struct daemon *d = arg;
 	union {
 		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
@@ -163,7 +169,7 @@ static void daemon_send(void *arg, const uint8_t *pkt, size_t len, const struct 
 		return;
 	}
 	/* RFC 3948 2.2: IKE on the NAT-T port carries a zero non-ESP marker. */
-	if (port == DAEMON_NATT_PORT) {
+	if (ike && port == DAEMON_NATT_PORT) {
 		iov[n].iov_base = (void *)marker;
 		iov[n++].iov_len = sizeof(marker);
 	}
@@ -204,18 +210,124 @@ static void daemon_send(void *arg, const uint8_t *pkt, size_t len, const struct 
 	}
 }
 
-static int daemon_install_child(void *arg, const struct engine_child *c)
+static void daemon_send(void *arg, const uint8_t *pkt, size_t len, const struct sockaddr *local,
+			const struct sockaddr *remote)
+{
+	daemon_sendmsg(arg, pkt, len, local, remote, true);
+}
+
+/* RFC 3948 2.3: one 0xff byte keeps the NAT's mapping of our 4500 alive. */
+static void daemon_send_keepalive(void *arg, const struct sockaddr *local,
+				  const struct sockaddr *remote)
+{
+	static const uint8_t ka = 0xff;
+	char ra[INET6_ADDRSTRLEN + 8];
+
+	ike_addr_str(remote, ra, sizeof(ra));
+	log_debug("net: NAT keepalive to %s", ra);
+	daemon_sendmsg(arg, &ka, 1, local, remote, false);
+}
+
+static void daemon_update_child(void *arg, const struct engine_child *c,
+				const struct sockaddr *old_remote)
 {
 	struct daemon *d = arg;
 
-	return kernel_install_child(d->kern, c);
+	kernel_update_child(d->kern, c, old_remote);
+}
+
+/*
+ * A child of a connection with vips: our side is the virtual IP the peer
+ * assigned (a single address), and locally sent traffic to the child's
+ * remote selectors must leave with it as source (vip.h).
+ */
+static bool daemon_child_vip(const struct engine_child *c, struct pool_addr *src)
+{
+	const struct ikev2_ts *t = &c->ts_local->ts[0];
+	size_t len = t->type == IKEV2_TS_IPV4_ADDR_RANGE ? 4 : 16;
+
+	if (!c->conn->nvips || !c->ts_local->n || memcmp(t->start_addr, t->end_addr, len))
+		return false;
+	memset(src, 0, sizeof(*src));
+	src->family = len == 4 ? AF_INET : AF_INET6;
+	memcpy(src->addr, t->start_addr, len);
+	return true;
+}
+
+static int daemon_install_child(void *arg, const struct engine_child *c)
+{
+	struct daemon *d = arg;
+	struct pool_addr src;
+	int err;
+
+	err = kernel_install_child(d->kern, c);
+	if (err || !d->vip || !daemon_child_vip(c, &src))
+		return err;
+	for (unsigned int i = 0; i < c->ts_remote->n && !err; i++)
+		err = vip_route_add(d->vip, c->remote, &src, &c->ts_remote->ts[i]);
+	if (err) {
+		log_warn("vip: route for child %s: %s", c->cfg->name, strerror(-err));
+		for (unsigned int i = 0; i < c->ts_remote->n; i++)
+			vip_route_del(d->vip, &src, &c->ts_remote->ts[i]);
+		kernel_remove_child(d->kern, c);
+	}
+	return err;
 }
 
 static void daemon_remove_child(void *arg, const struct engine_child *c)
 {
 	struct daemon *d = arg;
+	struct pool_addr src;
 
+	if (d->vip && daemon_child_vip(c, &src))
+		for (unsigned int i = 0; i < c->ts_remote->n; i++)
+			vip_route_del(d->vip, &src, &c->ts_remote->ts[i]);
 	kernel_remove_child(d->kern, c);
+}
+
+static int daemon_vip_add(void *arg, const struct ike_sa *sa, const struct cp_vips *v)
+{
+	struct daemon *d = arg;
+	char a[INET6_ADDRSTRLEN];
+	unsigned int i;
+	int err = 0;
+
+	if (!d->vip)
+		err = vip_open(VIP_TABLE, &d->vip);
+	for (i = 0; i < v->n && !err; i++) {
+		err = vip_add(d->vip, (const struct sockaddr *)&sa->remote, &v->addr[i]);
+		if (!err)
+			log_info("vip: %s added", inet_ntop(v->addr[i].family, v->addr[i].addr, a,
+							    sizeof(a)));
+	}
+	if (err)
+		while (i-- > 0)
+			(void)vip_del(d->vip, &v->addr[i]);
+	return err;
+}
+
+static void daemon_vip_del(void *arg, const struct ike_sa *sa, const struct cp_vips *v)
+{
+	struct daemon *d = arg;
+	char a[INET6_ADDRSTRLEN];
+
+	(void)sa;
+	for (unsigned int i = 0; d->vip && i < v->n; i++)
+		if (!vip_del(d->vip, &v->addr[i]))
+			log_info("vip: %s removed", inet_ntop(v->addr[i].family, v->addr[i].addr, a,
+							      sizeof(a)));
+}
+
+static int daemon_alloc_spi(void *arg, const struct sockaddr *l, const struct sockaddr *r,
+			    uint32_t *spi)
+{
+	return kernel_alloc_spi(((struct daemon *)arg)->kern, l, r, spi);
+}
+
+static void daemon_release_spi(void *arg, const struct sockaddr *l, const struct sockaddr *r,
+			       uint32_t spi)
+{
+	kernel_release_spi(((struct daemon *)arg)->kern, l, r, spi);
 }
 
 /* ---- sockets ---- */
@@ -263,6 +375,18 @@ static int daemon_open_sock(struct daemon *d, int family, uint16_t port)
 	daemon_set_port((struct sockaddr *)&ss, port);
 	if (bind(fd, (struct sockaddr *)&ss, slen))
 		goto fail;
+	/* RFC 3948: the kernel takes ESP-in-UDP off this port and decrypts it;
+	 * IKE (non-ESP marker) still reaches us, keepalives it drops. IPv6
+	 * sockets take it from Linux 5.7 on: without it IPv6 IKE still works. */
+	if (port == DAEMON_NATT_PORT) {
+		int encap = UDP_ENCAP_ESPINUDP;
+
+		if (setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &encap, sizeof(encap))) {
+			if (family == AF_INET)
+				goto fail;
+			log_warn("net: UDP_ENCAP on the IPv6 port %u: %s", port, strerror(errno));
+		}
+	}
 	d->socks[d->nsocks].fd = fd;
 	d->socks[d->nsocks].family = family;
 	d->socks[d->nsocks++].port = port;
@@ -637,7 +761,7 @@ static int daemon_reload(struct daemon *d, char *msg, size_t msglen)
 		free(g);
 		return rc;
 	}
-	rc = engine_new(g->conf, &d->ops, NULL, &g->eng);
+	rc = engine_new(g->conf, &d->ops, &(struct engine_params){ .pools = d->pools }, &g->eng);
 	if (rc) {
 		snprintf(msg, msglen, "engine: %s", strerror(-rc));
 		conf_free(g->conf);
@@ -704,7 +828,7 @@ static void daemon_list_text(struct daemon *d, struct ctl_buf *b, uint64_t now)
 				ctl_buf_printf(b,
 					       "  %s: %s, SPIs in 0x%08x out 0x%08x, %s\n"
 					       "    %s === %s\n",
-					       c->cfg->name, c->installed ? "INSTALLED" : "PENDING",
+					       c->cfg->name, ike_child_state_name(c),
 					       c->spi_in, c->spi_out, alg, tl, tr);
 			}
 		}
@@ -761,7 +885,7 @@ static void daemon_list_json(struct daemon *d, struct ctl_buf *b, uint64_t now)
 				ctl_buf_printf(b,
 					       ",\"state\":\"%s\",\"spi_in\":\"%08x\","
 					       "\"spi_out\":\"%08x\",\"proposal\":",
-					       c->installed ? "INSTALLED" : "PENDING", c->spi_in,
+					       ike_child_state_name(c), c->spi_in,
 					       c->spi_out);
 				proposal_str(&c->alg, s, sizeof(s));
 				ctl_buf_json_str(b, s);
@@ -807,6 +931,53 @@ static int daemon_split(const char *args, char *conn, size_t len, const char **c
 	return 0;
 }
 
+/* Rekey the IKE SAs of @name, or their children named @child, now. */
+static int daemon_rekey(struct daemon *d, const char *name, const char *child, uint64_t now,
+			char *msg, size_t msglen)
+{
+	unsigned int started = 0, failed = 0;
+	struct daemon_gen *g;
+	int err, last = 0;
+
+	for (g = d->gens; g; g = g->next) {
+		const struct ike_sa *sa;
+
+		for (sa = engine_sa_next(g->eng, NULL); sa; sa = engine_sa_next(g->eng, sa)) {
+			const struct child_sa *c;
+
+			/* a replaced SA's successor is listed too */
+			if (strcmp(sa->conn->name, name) != 0 || sa->state != IKE_ST_ESTABLISHED ||
+			    sa->successor)
+				continue;
+			if (!child) {
+				err = engine_rekey_ike(g->eng, ike_sa_local_spi(sa), now);
+				started += !err;
+				failed += !!err;
+				last = err ? err : last;
+				continue;
+			}
+			for (c = sa->children; c; c = c->next) {
+				if (strcmp(c->cfg->name, child) != 0 ||
+				    c->state != CHILD_ST_INSTALLED)
+					continue;
+				err = engine_rekey_child(g->eng, ike_sa_local_spi(sa), c->spi_in,
+							 now);
+				started += !err;
+				failed += !!err;
+				last = err ? err : last;
+			}
+		}
+	}
+	if (!started && !failed) {
+		snprintf(msg, msglen, "no established %s SA of '%s%s%s'", child ? "CHILD" : "IKE",
+			 name, child ? "/" : "", child ? child : "");
+		return -ENOENT;
+	}
+	snprintf(msg, msglen, "%u rekey(s) started, %u failed%s%s", started, failed,
+		 last ? ": " : "", last ? strerror(-last) : "");
+	return started ? 0 : last;
+}
+
 static int daemon_ctl(void *arg, const char *cmd, const char *args, struct ctl_buf *reply,
 		      char *err, size_t errlen)
 {
@@ -839,17 +1010,20 @@ static int daemon_ctl(void *arg, const char *cmd, const char *args, struct ctl_b
 		snprintf(err, errlen, "shutting down");
 		return -ESHUTDOWN;
 	}
-	if (!strcmp(cmd, "up") || !strcmp(cmd, "down")) {
+	if (!strcmp(cmd, "up") || !strcmp(cmd, "down") || !strcmp(cmd, "rekey")) {
 		if (daemon_split(args, conn, sizeof(conn), &child)) {
 			snprintf(err, errlen, "usage: %s CONN[/CHILD]", cmd);
 			return -EINVAL;
 		}
-		rc = cmd[0] == 'u' ? daemon_up(d, conn, child, now, msg, sizeof(msg)) :
-				     daemon_down(d, conn, child, now, msg, sizeof(msg));
+		if (cmd[0] == 'r')
+			rc = daemon_rekey(d, conn, child, now, msg, sizeof(msg));
+		else
+			rc = cmd[0] == 'u' ? daemon_up(d, conn, child, now, msg, sizeof(msg)) :
+					     daemon_down(d, conn, child, now, msg, sizeof(msg));
 	} else if (!strcmp(cmd, "reload")) {
 		rc = daemon_reload(d, msg, sizeof(msg));
 	} else {
-		snprintf(err, errlen, "unknown command '%s' (list, up, down, reload)", cmd);
+		snprintf(err, errlen, "unknown command '%s' (list, up, down, rekey, reload)", cmd);
 		return -EINVAL;
 	}
 	if (rc) {
@@ -977,7 +1151,7 @@ static void daemon_keylog(struct daemon *d)
 }
 
 /* Keep CAP_NET_ADMIN (xfrm netlink) only: sockets are bound by now. */
-static void daemon_drop_caps(void)
+static void daemon_drop_caps(bool bpf)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2];
@@ -985,13 +1159,18 @@ static void daemon_drop_caps(void)
 	memset(data, 0, sizeof(data));
 	data[CAP_NET_ADMIN / 32].effective = 1U << (CAP_NET_ADMIN % 32);
 	data[CAP_NET_ADMIN / 32].permitted = 1U << (CAP_NET_ADMIN % 32);
+	/* the bpf() syscall on the dataplane's map fds (unprivileged BPF is off) */
+	if (bpf) {
+		data[CAP_BPF / 32].effective |= 1U << (CAP_BPF % 32);
+		data[CAP_BPF / 32].permitted |= 1U << (CAP_BPF % 32);
+	}
 	if (syscall(SYS_capset, &h, data)) {
 		log_warn("xiked: cannot drop capabilities: %s", strerror(errno));
 		return;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		log_warn("xiked: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-	log_info("xiked: capabilities dropped except CAP_NET_ADMIN");
+	log_info("xiked: capabilities dropped except CAP_NET_ADMIN%s", bpf ? " and CAP_BPF" : "");
 }
 
 /* start_action = trap: out policies without states; the kernel's
@@ -1114,6 +1293,8 @@ static void daemon_free(struct daemon *d)
 		conf_free(g->conf);
 		free(g);
 	}
+	vip_close(d->vip); /* after the engines: their vip_del() ran */
+	cp_pools_free(d->pools);
 	kernel_close(d->kern);
 	ctl_close(d->cfd, d->opts->sock_path);
 	for (i = 0; i < d->nsocks; i++)
@@ -1127,6 +1308,7 @@ static void daemon_free(struct daemon *d)
 
 int daemon_run(const struct daemon_opts *opts)
 {
+	const char *pin_dir;
 	struct pollfd pfd[DAEMON_SOCK_MAX + 2];
 	struct daemon d;
 	struct daemon_gen *g;
@@ -1142,18 +1324,28 @@ int daemon_run(const struct daemon_opts *opts)
 	d.ops.send = daemon_send;
 	d.ops.install_child = daemon_install_child;
 	d.ops.remove_child = daemon_remove_child;
+	d.ops.update_child = daemon_update_child;
+	d.ops.send_keepalive = daemon_send_keepalive;
+	d.ops.alloc_spi = daemon_alloc_spi;
+	d.ops.release_spi = daemon_release_spi;
+	d.ops.vip_add = daemon_vip_add;
+	d.ops.vip_del = daemon_vip_del;
 	d.ops.arg = &d;
+	if (cp_pools_new(&d.pools))
+		return -ENOMEM;
 
 	g = calloc(1, sizeof(*g));
-	if (!g)
+	if (!g) {
+		cp_pools_free(d.pools);
 		return -ENOMEM;
+	}
 	d.gens = g;
 	rc = conf_load(opts->conf_path, 0, &g->conf, err, sizeof(err));
 	if (rc) {
 		log_err("%s", err);
 		goto out;
 	}
-	rc = engine_new(g->conf, &d.ops, NULL, &g->eng);
+	rc = engine_new(g->conf, &d.ops, &(struct engine_params){ .pools = d.pools }, &g->eng);
 	if (rc) {
 		log_err("xiked: engine: %s", strerror(-rc));
 		goto out;
@@ -1184,6 +1376,18 @@ int daemon_run(const struct daemon_opts *opts)
 		log_err("xiked: xfrm netlink: %s", strerror(-rc));
 		goto out;
 	}
+	/* XIKED_PIN_DIR: xipsec's --pin-dir, for instances in network namespaces */
+	pin_dir = getenv("XIKED_PIN_DIR");
+	if (!pin_dir)
+		pin_dir = XIPSEC_PIN_DIR;
+	rc = kernel_dp_open(d.kern, pin_dir);
+	if (rc)
+		log_debug("xiked: no xipsec dataplane maps in %s (%s): kernel policies only", pin_dir,
+			  strerror(-rc));
+	else
+		log_info("xiked: xipsec dataplane maps in %s: child SAs get rules and records there",
+			 pin_dir);
+	rc = 0;
 	rc = daemon_open_socks(&d, g->conf);
 	if (rc)
 		goto out;
@@ -1200,7 +1404,7 @@ int daemon_run(const struct daemon_opts *opts)
 		log_warn("xiked: writing IKE SA keys to %s (debugging only)", opts->keylog_path);
 	}
 	if (opts->drop_caps)
-		daemon_drop_caps();
+		daemon_drop_caps(kernel_dp_active(d.kern));
 	log_info("xiked: running with %s (%zu connections), control socket %s", opts->conf_path,
 		 g->conf->nconns, opts->sock_path);
 
@@ -1227,8 +1431,10 @@ int daemon_run(const struct daemon_opts *opts)
 			daemon_signal(&d, now);
 		if (pfd[d.nsocks + 1].revents & POLLIN)
 			ctl_serve(d.cfd, daemon_ctl, &d);
-		for (g = d.gens; g; g = g->next)
+		for (g = d.gens; g; g = g->next) {
 			engine_tick(g->eng, now);
+			engine_keepalive(g->eng, now);
+		}
 		daemon_pending_run(&d, now);
 		daemon_keylog(&d);
 		daemon_drain(&d);

@@ -86,6 +86,23 @@ const char *ike_state_name(enum ike_state st)
 	return "UNKNOWN";
 }
 
+const char *ike_child_state_name(const struct child_sa *c)
+{
+	if (!c->installed)
+		return "PENDING";
+	switch (c->state) {
+	case CHILD_ST_INSTALLED:
+		return "INSTALLED";
+	case CHILD_ST_REKEYING:
+		return "REKEYING";
+	case CHILD_ST_REKEYED:
+		return "REKEYED";
+	case CHILD_ST_DELETING:
+		return "DELETING";
+	}
+	return "UNKNOWN";
+}
+
 struct ike_sa *ike_sa_new(bool initiator, const struct conf_conn *conn,
 			  const struct sockaddr *local, const struct sockaddr *remote, uint64_t now)
 {

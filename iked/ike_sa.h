@@ -21,10 +21,11 @@
 #include "dh.h"
 #include "ikev2_pld.h"
 #include "proposal.h"
+#include "cp.h"
 
 #define IKE_NONCE_LEN  32
 #define IKE_SA_BUCKETS 256
-#define IKE_ID_MAX     256
+#define IKE_ID_MAX     512 /* DER distinguished names can be long */
 
 enum ike_state {
 	IKE_ST_INIT_SENT, /* initiator: IKE_SA_INIT request out */
@@ -44,6 +45,8 @@ enum ike_req_kind {
 	IKE_REQ_DEL_CHILD,
 	IKE_REQ_DEL_IKE,
 	IKE_REQ_LIVENESS,
+	IKE_REQ_REKEY_CHILD, /* CREATE_CHILD_SA with REKEY_SA (1.3.3) */
+	IKE_REQ_REKEY_IKE, /* CREATE_CHILD_SA rekeying the IKE SA (1.3.2) */
 };
 
 struct ike_retx_params {
@@ -70,6 +73,28 @@ struct ike_req {
 	uint16_t child_ke;
 	/* IKE_REQ_DEL_CHILD */
 	uint32_t del_spi;
+	/* IKE_REQ_REKEY_CHILD: spi_in of the child being replaced; the peer
+	 * deleted it while our request was out (2.25.1) */
+	uint32_t rekey_spi;
+	bool rekey_old_deleted;
+	/* IKE_REQ_REKEY_IKE: our SPI of the new IKE SA, our nonce in
+	 * child_nonce, our key pair in child_dh / child_ke */
+	uint64_t rekey_ike_spi;
+};
+
+enum child_state {
+	CHILD_ST_INSTALLED,
+	CHILD_ST_REKEYING, /* our CREATE_CHILD_SA replacing it is out */
+	CHILD_ST_REKEYED, /* replaced; the Delete is due (del_pending) or the peer's */
+	CHILD_ST_DELETING, /* our Delete for it is out */
+};
+
+/* The peer's rekey of a child we were rekeying too (2.8.1): what decides
+ * which of the two new SAs survives. */
+struct child_collision {
+	uint32_t spi_in; /* of the child the peer's exchange made */
+	uint8_t nonce[IKEV2_NONCE_MAX]; /* the lower nonce of that exchange */
+	size_t nonce_len;
 };
 
 struct child_sa {
@@ -79,6 +104,11 @@ struct child_sa {
 	struct proposal_choice alg;
 	struct ikev2_ts_list ts_local, ts_remote;
 	bool installed;
+	enum child_state state;
+	bool del_pending; /* send a Delete for it when the window is free */
+	uint64_t rekey_ms, expire_ms; /* rekey_time and life_time, 0: never */
+	bool has_coll; /* the peer rekeyed it too: coll */
+	struct child_collision coll;
 };
 
 struct ike_sa {
@@ -90,6 +120,13 @@ struct ike_sa {
 	const struct conf_conn *conn;
 	const struct conf_child *first_child; /* negotiated in IKE_AUTH */
 	struct sockaddr_storage local, remote;
+	/* NAT traversal (RFC 7296 2.23): what IKE_SA_INIT's NAT_DETECTION
+	 * notifies told; ESP is UDP-encapsulated if any of the last three. */
+	bool natd; /* the peer sent NAT_DETECTION notifies */
+	bool nat_local; /* we are behind a NAT: keepalives are ours to send */
+	bool nat_remote; /* the peer is behind a NAT: follow its address */
+	bool nat_fake; /* encap = yes: our source hash was faked */
+	uint64_t ka_next_ms; /* next NAT keepalive (nat_local) */
 
 	struct proposal_choice alg;
 	struct crypto_suite suite;
@@ -107,6 +144,10 @@ struct ike_sa {
 	size_t init_req_len, init_resp_len;
 	uint8_t peer_id[IKE_ID_MAX]; /* ID payload body (type | 3 reserved | data) */
 	size_t peer_id_len;
+	/* Public key authentication (auth_sig.h): what the peer said in
+	 * IKE_SA_INIT (and in the IKE_AUTH request, for a responder). */
+	unsigned int peer_hashes; /* SIGNATURE_HASH_ALGORITHMS as AUTH_HASH_BIT()s; 0: none */
+	bool peer_certreq; /* a CERTREQ came: send_cert = ifasked sends ours */
 
 	uint32_t next_msgid; /* of our next request */
 	struct ike_req req; /* outstanding request, kind NONE if idle */
@@ -116,8 +157,27 @@ struct ike_sa {
 	bool has_reply;
 
 	uint64_t created_ms, last_rx_ms;
+	/* Rekeying (1.3.2, 2.18). rekey_ms: our rekey is due (rekey_time minus
+	 * jitter); expire_ms: deleted if not rekeyed by then (+ over_time). */
+	uint64_t rekey_ms, expire_ms;
+	uint64_t successor; /* our SPI of the IKE SA that replaced this one */
+	bool del_pending; /* replaced: send our Delete when the window is free */
+	/* The peer rekeyed this IKE SA while our rekey was out (2.8.1): our
+	 * SPI of the SA its exchange made and that exchange's lower nonce. */
+	uint64_t coll_spi;
+	uint8_t coll_nonce[IKEV2_NONCE_MAX];
+	size_t coll_nonce_len;
+	/* SPIs of children that expired (life_time) and whose Delete is due */
+	uint32_t expired_spis[8];
+	unsigned int n_expired;
 	struct child_sa *children;
 	unsigned int n_inits; /* IKE_SA_INIT sends incl. cookie/KE retries */
+
+	/* Virtual IPs (cp.h): leased to the peer from our pools (responder),
+	 * or assigned to us by the peer (initiator). They belong to the IKE
+	 * SA: an IKE rekey moves them to the new SA with the children. */
+	struct cp_vips vips_peer, vips_own;
+	bool close_after_auth; /* initiator: established but unusable (no VIP) */
 };
 
 struct ike_sa_table {
@@ -176,5 +236,7 @@ void ike_addr_str(const struct sockaddr *sa, char *buf, size_t len);
 socklen_t ike_addr_len(const struct sockaddr *sa);
 bool ike_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 const char *ike_state_name(enum ike_state st);
+/* "INSTALLED", "REKEYING", "REKEYED", "DELETING"; "PENDING" if not installed */
+const char *ike_child_state_name(const struct child_sa *c);
 
 #endif

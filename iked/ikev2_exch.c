@@ -21,21 +21,31 @@
  * response we send is cached so a retransmitted request is answered without
  * being processed again.
  *
- * Not implemented (refused or ignored with a log line): rekeying of IKE and
- * child SAs (REKEY_SA / IKE proposals in CREATE_CHILD_SA are answered
- * NO_ADDITIONAL_SAS), certificate authentication, EAP, configuration
- * payloads, NAT-T (no NAT_DETECTION notifies, no port 4500), MOBIKE,
- * fragmentation, windows larger than one.
+ * Rekeying (1.3.2, 1.3.3, 2.8, 2.18, 2.25) of child and IKE SAs in both
+ * roles, driven by the swanctl timers: see "rekeying" below.
+ *
+ * Not implemented (refused or ignored with a log line): reauthentication
+ * (reauth_time), certificate authentication, EAP, configuration payloads,
+ * MOBIKE, fragmentation, windows larger than one.
+ *
+ * NAT traversal (2.23): both IKE_SA_INIT messages carry NAT_DETECTION
+ * notifies; with a NAT (or encap = yes) the initiator moves to port 4500
+ * from IKE_AUTH on, children are UDP-encapsulated (engine_child.encap), the
+ * side behind the NAT sends keepalives (engine_keepalive) and both follow
+ * the peer's address on authenticated messages (eng_natt_follow).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
 
+#include "auth_sig.h"
 #include "ikev2_exch.h"
 #include "ikev2_msg.h"
 #include "log.h"
@@ -55,6 +65,8 @@ struct engine {
 	struct cookie_ctx cookie;
 	struct engine_stats stats;
 	uint64_t cookie_rotated_ms;
+	struct cp_pools *pools; /* virtual IP pools (cp.h) */
+	bool own_pools;
 	uint8_t rx[IKEV2_MSG_MAX];
 	uint8_t tx[ENG_TX_MAX];
 };
@@ -224,6 +236,16 @@ static void eng_id_str(const uint8_t *body, size_t len, char *buf, size_t cap)
 		snprintf(buf, cap, "%u.%u.%u.%u", body[4], body[5], body[6], body[7]);
 		return;
 	}
+	if (body[0] == IKEV2_ID_IPV6_ADDR && len == 20) {
+		char a[INET6_ADDRSTRLEN];
+
+		snprintf(buf, cap, "%s", inet_ntop(AF_INET6, body + 4, a, sizeof(a)) ? a : "?");
+		return;
+	}
+	if (body[0] == IKEV2_ID_DER_ASN1_DN) {
+		auth_dn_str(body + 4, len - 4, buf, cap);
+		return;
+	}
 	if (body[0] == IKEV2_ID_FQDN || body[0] == IKEV2_ID_RFC822_ADDR) {
 		for (i = 4; i < len && o + 1 < cap; i++)
 			buf[o++] = (body[i] >= 0x20 && body[i] < 0x7f) ? (char)body[i] : '?';
@@ -273,6 +295,7 @@ static void eng_child_info(const struct ike_sa *sa, const struct child_sa *c,
 	info->rspi = sa->rspi;
 	info->local = (const struct sockaddr *)&sa->local;
 	info->remote = (const struct sockaddr *)&sa->remote;
+	info->encap = sa->nat_local || sa->nat_remote || sa->nat_fake;
 	info->spi_in = c->spi_in;
 	info->spi_out = c->spi_out;
 	info->encr = c->alg.encr;
@@ -281,6 +304,7 @@ static void eng_child_info(const struct ike_sa *sa, const struct child_sa *c,
 	info->esn = c->alg.esn == IKEV2_ESN_YES;
 	info->ts_local = &c->ts_local;
 	info->ts_remote = &c->ts_remote;
+	info->life_time = c->cfg->life_time;
 }
 
 static void eng_child_remove(struct engine *eng, struct ike_sa *sa, struct child_sa *c,
@@ -300,6 +324,22 @@ static void eng_child_remove(struct engine *eng, struct ike_sa *sa, struct child
 	free(c);
 }
 
+static void eng_req_child_release(struct engine *eng, struct ike_sa *sa);
+
+/* The IKE SA's virtual IPs go with it: leases back to the pool, our own
+ * addresses off the host. */
+static void eng_vips_drop(struct engine *eng, struct ike_sa *sa)
+{
+	char tagbuf[160];
+
+	if (sa->vips_peer.n)
+		log_info("ike: %s: virtual IP lease(s) released", TAG(sa));
+	cp_release(&sa->vips_peer);
+	if (sa->vips_own.n && eng->ops.vip_del)
+		eng->ops.vip_del(eng->ops.arg, sa, &sa->vips_own);
+	memset(&sa->vips_own, 0, sizeof(sa->vips_own));
+}
+
 /* Mark @sa dead: children removed now, memory freed by eng_reap(). */
 static void eng_ike_kill(struct engine *eng, struct ike_sa *sa, const char *why)
 {
@@ -307,8 +347,10 @@ static void eng_ike_kill(struct engine *eng, struct ike_sa *sa, const char *why)
 
 	if (sa->state == IKE_ST_DEAD)
 		return;
+	eng_req_child_release(eng, sa);
 	while (sa->children)
 		eng_child_remove(eng, sa, sa->children, "removed with its IKE SA");
+	eng_vips_drop(eng, sa);
 	log_info("ike: %s: IKE SA %s (was %s)", TAG(sa), why, ike_state_name(sa->state));
 	if (sa->state == IKE_ST_ESTABLISHED || sa->state == IKE_ST_DELETING)
 		eng->stats.ike_deleted++;
@@ -322,6 +364,9 @@ static void eng_reap(struct engine *eng, struct ike_sa *sa)
 	ike_sa_table_del(&eng->sas, sa);
 	ike_sa_free(sa);
 }
+
+static void eng_child_timers(struct child_sa *c, uint64_t now);
+static void eng_ike_timers(struct ike_sa *sa, uint64_t now);
 
 static int eng_derive_ike_keys(struct ike_sa *sa, const uint8_t *gir, size_t gir_len)
 {
@@ -369,6 +414,8 @@ static void eng_established(struct engine *eng, struct ike_sa *sa)
 {
 	ike_sa_set_state(&eng->sas, sa, IKE_ST_ESTABLISHED);
 	eng->stats.ike_established++;
+	/* inside engine_input(): last_rx_ms is now */
+	eng_ike_timers(sa, sa->last_rx_ms);
 	free(sa->init_req);
 	free(sa->init_resp);
 	sa->init_req = sa->init_resp = NULL;
@@ -477,6 +524,21 @@ static int eng_alloc_spi(struct engine *eng, const struct ike_sa *sa, uint32_t *
 	return ike_child_new_spi(&eng->sas, spi);
 }
 
+static void eng_release_spi(struct engine *eng, const struct ike_sa *sa, uint32_t spi)
+{
+	if (eng->ops.alloc_spi && eng->ops.release_spi)
+		eng->ops.release_spi(eng->ops.arg, (const struct sockaddr *)&sa->local,
+				     (const struct sockaddr *)&sa->remote, spi);
+}
+
+/* The SPI offered for the child of our request, unless a child took it. */
+static void eng_req_child_release(struct engine *eng, struct ike_sa *sa)
+{
+	if (sa->req.child_spi && !ike_child_find_in(sa, sa->req.child_spi))
+		eng_release_spi(eng, sa, sa->req.child_spi);
+	sa->req.child_spi = 0;
+}
+
 /* KEYMAT (2.17) split into both directions and handed to install_child().
  * @exch_initiator: we sent the request of the exchange that made @c, so
  * our outbound keys are the "i" ones. */
@@ -512,6 +574,8 @@ static int eng_child_install(struct engine *eng, struct ike_sa *sa, struct child
 		goto out;
 	c->installed = true;
 	eng->stats.child_installed++;
+	/* inside engine_input(): last_rx_ms is now */
+	eng_child_timers(c, sa->last_rx_ms);
 	proposal_str(&c->alg, alg, sizeof(alg));
 	ts_list_str(&c->ts_local, tl, sizeof(tl));
 	ts_list_str(&c->ts_remote, tr, sizeof(tr));
@@ -520,6 +584,37 @@ static int eng_child_install(struct engine *eng, struct ike_sa *sa, struct child
 out:
 	explicit_bzero(km, sizeof(km));
 	return err;
+}
+
+/* Our selectors of child @cc: "dynamic" is our virtual IP once assigned,
+ * any address while we ask for one (IKE_AUTH with a CFG_REQUEST), else our
+ * IKE address. */
+static int eng_ts_local(const struct ike_sa *sa, const struct conf_child *cc,
+			struct ikev2_ts_list *out)
+{
+	struct ts_dynamic dyn = { .addr = (const struct sockaddr *)&sa->local };
+
+	dyn.vips = sa->vips_own.addr;
+	dyn.nvips = sa->vips_own.n;
+	if (!dyn.nvips && sa->initiator && sa->state != IKE_ST_ESTABLISHED) {
+		for (size_t i = 0; i < sa->conn->nvips; i++) {
+			dyn.any4 |= sa->conn->vips[i].family == AF_INET;
+			dyn.any6 |= sa->conn->vips[i].family == AF_INET6;
+		}
+	}
+	return ts_from_conf_dyn(cc->local_ts, cc->nlocal_ts, &dyn, out);
+}
+
+/* The peer's selectors of @cc: "dynamic" is the virtual IP we leased it,
+ * else its IKE address. */
+static int eng_ts_remote(const struct ike_sa *sa, const struct conf_child *cc,
+			 struct ikev2_ts_list *out)
+{
+	struct ts_dynamic dyn = { .addr = (const struct sockaddr *)&sa->remote };
+
+	dyn.vips = sa->vips_peer.addr;
+	dyn.nvips = sa->vips_peer.n;
+	return ts_from_conf_dyn(cc->remote_ts, cc->nremote_ts, &dyn, out);
 }
 
 /* Initiator: prepare SPI, offer, selectors and (CREATE_CHILD_SA with a KE
@@ -547,11 +642,9 @@ static int eng_child_offer(struct engine *eng, struct ike_sa *sa, const struct c
 	err = proposal_build(&cc->esp, IKEV2_PROTO_ESP, spi, 4, ke,
 			     where == ENG_CHILD_IN_AUTH ? PROPOSAL_NO_KE : 0, &sa->req.child_offer);
 	if (!err)
-		err = ts_from_conf(cc->local_ts, cc->nlocal_ts, (const struct sockaddr *)&sa->local,
-				   &sa->req.tsi);
+		err = eng_ts_local(sa, cc, &sa->req.tsi);
 	if (!err)
-		err = ts_from_conf(cc->remote_ts, cc->nremote_ts,
-				   (const struct sockaddr *)&sa->remote, &sa->req.tsr);
+		err = eng_ts_remote(sa, cc, &sa->req.tsr);
 	return err;
 }
 
@@ -690,10 +783,11 @@ static void eng_child_response(struct engine *eng, struct ike_sa *sa, struct ike
  * TSi, TSr (2.9: narrowed to what we allow), install it and fill @ans.
  * @ans->notify is set instead when nothing fits or installing fails.
  */
-static void eng_child_respond(struct engine *eng, struct ike_sa *sa, struct ikev2_pld_list *l,
-			      enum eng_child_exch where, const struct ikev2_ke *ke,
-			      const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
-			      struct eng_child_answer *ans)
+static void eng_child_respond_cfg(struct engine *eng, struct ike_sa *sa, struct ikev2_pld_list *l,
+				  enum eng_child_exch where, const struct ikev2_ke *ke,
+				  const uint8_t *ni, size_t ni_len, const uint8_t *nr,
+				  size_t nr_len, const struct conf_child *only,
+				  struct eng_child_answer *ans)
 {
 	unsigned int flags = where == ENG_CHILD_IN_AUTH ? PROPOSAL_NO_KE : 0;
 	int ke_group = where == ENG_CHILD_IN_AUTH ? -1 : ke ? ke->group : 0;
@@ -719,10 +813,9 @@ static void eng_child_respond(struct engine *eng, struct ike_sa *sa, struct ikev
 	for (i = 0; i < sa->conn->nchildren && !cc; i++) {
 		const struct conf_child *x = sa->conn->children[i];
 
-		if (ts_from_conf(x->remote_ts, x->nremote_ts, (const struct sockaddr *)&sa->remote,
-				 &allow_i) ||
-		    ts_from_conf(x->local_ts, x->nlocal_ts, (const struct sockaddr *)&sa->local,
-				 &allow_r) ||
+		if (only && x != only)
+			continue;
+		if (eng_ts_remote(sa, x, &allow_i) || eng_ts_local(sa, x, &allow_r) ||
 		    ts_narrow(&tsi, &allow_i, &ans->tsi) || ts_narrow(&tsr, &allow_r, &ans->tsr))
 			continue;
 		ts_ok = true;
@@ -781,6 +874,7 @@ static void eng_child_respond(struct engine *eng, struct ike_sa *sa, struct ikev
 	if (err) {
 		log_warn("ike: %s: CHILD_SA %s SPIs in 0x%08x out 0x%08x: install failed: %s",
 			 TAG(sa), cc->name, c->spi_in, c->spi_out, strerror(-err));
+		eng_release_spi(eng, sa, c->spi_in);
 		free(c);
 		ans->notify = IKEV2_N_NO_PROPOSAL_CHOSEN;
 		ans->ke_group = 0;
@@ -792,6 +886,16 @@ static void eng_child_respond(struct engine *eng, struct ike_sa *sa, struct ikev
 	proposal_choice_to_sa(&ch, &ans->sa);
 }
 
+/* Any child config of the connection (a rekey restricts it to the old
+ * child's: eng_child_respond_cfg()). */
+static void eng_child_respond(struct engine *eng, struct ike_sa *sa, struct ikev2_pld_list *l,
+			      enum eng_child_exch where, const struct ikev2_ke *ke,
+			      const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
+			      struct eng_child_answer *ans)
+{
+	eng_child_respond_cfg(eng, sa, l, where, ke, ni, ni_len, nr, nr_len, NULL, ans);
+}
+
 static void eng_enc_child_answer(struct ikev2_enc *e, const struct eng_child_answer *ans)
 {
 	if (ans->notify)
@@ -799,6 +903,556 @@ static void eng_enc_child_answer(struct ikev2_enc *e, const struct eng_child_ans
 				 ans->notify_len);
 	else
 		ikev2_enc_sa(e, &ans->sa);
+}
+
+/* ---- NAT traversal (RFC 7296 2.23, RFC 3948) ---- */
+
+static uint16_t eng_port(const struct sockaddr *a)
+{
+	if (a->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)a)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)(const void *)a)->sin6_port);
+}
+
+static void eng_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)(void *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)(void *)ss)->sin6_port = htons(port);
+}
+
+/* NAT_DETECTION_*_IP data for @a; @fake: random bytes, so the peer sees a
+ * NAT that is not there (encap = yes, as strongSwan does it). */
+static int eng_natd_hash(uint64_t ispi, uint64_t rspi, const struct sockaddr *a, bool fake,
+			 uint8_t out[20])
+{
+	if (fake)
+		return RAND_bytes(out, 20) == 1 ? 0 : -EIO;
+	if (a->sa_family == AF_INET)
+		return crypto_natd_hash(ispi, rspi,
+					(const uint8_t *)&((const struct sockaddr_in *)(const void *)a)
+						->sin_addr,
+					4, eng_port(a), out);
+	return crypto_natd_hash(ispi, rspi,
+				(const uint8_t *)&((const struct sockaddr_in6 *)(const void *)a)
+					->sin6_addr,
+				16, eng_port(a), out);
+}
+
+/* Our two NAT_DETECTION notifies for a message with SPIs @ispi/@rspi sent
+ * from sa->local to sa->remote. */
+static int eng_natd_enc(struct ikev2_enc *e, const struct ike_sa *sa, uint64_t ispi, uint64_t rspi)
+{
+	uint8_t src[20], dst[20];
+	int err;
+
+	err = eng_natd_hash(ispi, rspi, (const struct sockaddr *)&sa->local, sa->conn->encap, src);
+	if (!err)
+		err = eng_natd_hash(ispi, rspi, (const struct sockaddr *)&sa->remote, false, dst);
+	if (err)
+		return err;
+	ikev2_enc_notify(e, IKEV2_PROTO_NONE, NULL, 0, IKEV2_N_NAT_DETECTION_SOURCE_IP, src,
+			 sizeof(src));
+	ikev2_enc_notify(e, IKEV2_PROTO_NONE, NULL, 0, IKEV2_N_NAT_DETECTION_DESTINATION_IP, dst,
+			 sizeof(dst));
+	return 0;
+}
+
+/*
+ * The peer's NAT_DETECTION notifies of IKE_SA_INIT message @m, received on
+ * @local from @remote, into sa->natd / nat_local / nat_remote. The peer may
+ * send several SOURCE_IP hashes (one per address it has): any match means
+ * no NAT on its side. A DESTINATION_IP that does not hash to our address as
+ * we see it means a NAT in front of us.
+ */
+static void eng_natd_check(struct ike_sa *sa, struct ikev2_pld_list *l, uint64_t ispi,
+			   uint64_t rspi, const struct sockaddr *local, const struct sockaddr *remote)
+{
+	uint8_t want_src[20], want_dst[20];
+	bool src_seen = false, src_ok = false, dst_seen = false, dst_ok = false;
+	struct ikev2_notify n;
+	struct ikev2_pld *p;
+	unsigned int i;
+
+	if (eng_natd_hash(ispi, rspi, remote, false, want_src) ||
+	    eng_natd_hash(ispi, rspi, local, false, want_dst))
+		return;
+	for (i = 0; (p = ikev2_pld_find(l, IKEV2_PLD_NOTIFY, i)); i++) {
+		if (ikev2_pld_parse_notify(p, &n, NULL))
+			continue;
+		if (n.type == IKEV2_N_NAT_DETECTION_SOURCE_IP) {
+			src_seen = true;
+			src_ok |= n.len == 20 && !CRYPTO_memcmp(n.data, want_src, 20);
+		} else if (n.type == IKEV2_N_NAT_DETECTION_DESTINATION_IP) {
+			dst_seen = true;
+			dst_ok |= n.len == 20 && !CRYPTO_memcmp(n.data, want_dst, 20);
+		}
+	}
+	/* 2.23: both or neither; one alone is treated as no NAT-T support */
+	sa->natd = src_seen && dst_seen;
+	sa->nat_remote = sa->natd && !src_ok;
+	sa->nat_local = sa->natd && !dst_ok;
+	sa->nat_fake = sa->natd && sa->conn->encap;
+}
+
+static bool eng_natt(const struct ike_sa *sa)
+{
+	return sa->nat_local || sa->nat_remote || sa->nat_fake;
+}
+
+static void eng_natd_log(const struct ike_sa *sa)
+{
+	char tagbuf[160];
+
+	if (!sa->natd)
+		log_debug("ike: %s: peer sent no NAT_DETECTION notifies: no NAT-T", TAG(sa));
+	else if (eng_natt(sa))
+		log_info("ike: %s: NAT detected:%s%s%s; UDP encapsulation", TAG(sa),
+			 sa->nat_local ? " we are behind one" : "",
+			 sa->nat_remote ? " the peer is behind one" : "",
+			 sa->nat_fake ? " (faked, encap = yes)" : "");
+	else
+		log_debug("ike: %s: no NAT between the peers", TAG(sa));
+}
+
+/* Initiator after IKE_SA_INIT: with a NAT, IKE moves to port 4500 (2.23). */
+static void eng_natt_switch(struct ike_sa *sa)
+{
+	char tagbuf[160];
+
+	if (!eng_natt(sa))
+		return;
+	if (eng_port((const struct sockaddr *)&sa->local) == IKEV2_PORT)
+		eng_set_port(&sa->local, IKEV2_NATT_PORT);
+	if (eng_port((const struct sockaddr *)&sa->remote) == IKEV2_PORT)
+		eng_set_port(&sa->remote, IKEV2_NATT_PORT);
+	log_info("ike: %s: IKE continues on port %u", TAG(sa),
+		 eng_port((const struct sockaddr *)&sa->local));
+}
+
+/*
+ * An authenticated message arrived on @local from @remote. With a NAT
+ * between the peers the addresses an IKE SA uses follow the latest one
+ * (2.23): the initiator's move to port 4500, a NAT that maps the peer to a
+ * new port or address. The installed children follow (update_child).
+ * Without a NAT nothing moves (that would be MOBIKE).
+ */
+static void eng_natt_follow(struct engine *eng, struct ike_sa *sa, const struct sockaddr *local,
+			    const struct sockaddr *remote)
+{
+	struct sockaddr_storage old_remote;
+	struct engine_child info;
+	struct child_sa *c;
+	char tagbuf[160], was[80];
+
+	if (ike_addr_equal(local, (const struct sockaddr *)&sa->local) &&
+	    ike_addr_equal(remote, (const struct sockaddr *)&sa->remote))
+		return;
+	if (!eng_natt(sa) || local->sa_family != sa->local.ss_family ||
+	    remote->sa_family != sa->remote.ss_family)
+		return;
+	old_remote = sa->remote;
+	ike_addr_str((const struct sockaddr *)&old_remote, was, sizeof(was));
+	memcpy(&sa->local, local, ike_addr_len(local));
+	memcpy(&sa->remote, remote, ike_addr_len(remote));
+	log_info("ike: %s: peer moved (was %s), following it", TAG(sa), was);
+	for (c = sa->children; c; c = c->next) {
+		if (!c->installed || !eng->ops.update_child)
+			continue;
+		eng_child_info(sa, c, &info);
+		eng->ops.update_child(eng->ops.arg, &info, (const struct sockaddr *)&old_remote);
+	}
+}
+
+void engine_keepalive(struct engine *eng, uint64_t now)
+{
+	struct ike_sa *sa = NULL;
+
+	if (!eng->ops.send_keepalive)
+		return;
+	while ((sa = ike_sa_next(&eng->sas, sa))) {
+		if (sa->state != IKE_ST_ESTABLISHED || !sa->nat_local)
+			continue;
+		if (!sa->ka_next_ms) {
+			sa->ka_next_ms = now + ENGINE_KEEPALIVE_MS;
+			continue;
+		}
+		if (now < sa->ka_next_ms)
+			continue;
+		sa->ka_next_ms = now + ENGINE_KEEPALIVE_MS;
+		eng->ops.send_keepalive(eng->ops.arg, (const struct sockaddr *)&sa->local,
+					(const struct sockaddr *)&sa->remote);
+	}
+}
+
+/* ---- public key authentication (auth_sig.h) ---- */
+
+#define ENG_CERTREQ_MAX 32 /* CA hashes in our CERTREQ */
+#define ENG_CHAIN_MAX	4 /* intermediates sent after our certificate */
+
+static bool eng_conn_pubkey(const struct conf_conn *c)
+{
+	return (c->nlocal && c->local[0].method != CONF_AUTH_PSK) ||
+	       (c->nremote && c->remote[0].method != CONF_AUTH_PSK);
+}
+
+/* A responder learns the connection only in IKE_AUTH: any of them counts. */
+static bool eng_conf_pubkey(const struct conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nconns; i++)
+		if (eng_conn_pubkey(conf->conns[i]))
+			return true;
+	return false;
+}
+
+/* CERTREQ (RFC 7296 3.7): the SHA-1 hashes of the public keys of the CAs
+ * we trust for the peer of @c (its cacerts, else every CA certificate). */
+static void eng_enc_certreq(const struct engine *eng, struct ikev2_enc *e,
+			    const struct conf_conn *c)
+{
+	const struct conf_auth *ra = c->nremote ? &c->remote[0] : NULL;
+	uint8_t buf[ENG_CERTREQ_MAX * AUTH_CA_HASH_LEN];
+	size_t i, j, n, len = 0;
+	X509 *ca;
+
+	if (!ra || ra->method == CONF_AUTH_PSK || !c->send_certreq)
+		return;
+	n = ra->ncacerts ? ra->ncacerts : eng->conf->creds.ncacerts;
+	for (i = 0; i < n && len < sizeof(buf); i++) {
+		ca = ra->ncacerts ? ra->cacerts[i] : eng->conf->creds.cacerts[i].x509;
+		if (auth_ca_hash(ca, buf + len))
+			continue;
+		for (j = 0; j < len; j += AUTH_CA_HASH_LEN)
+			if (!memcmp(buf + j, buf + len, AUTH_CA_HASH_LEN))
+				break;
+		if (j == len)
+			len += AUTH_CA_HASH_LEN;
+	}
+	if (len)
+		ikev2_enc_cert(e, IKEV2_PLD_CERTREQ, IKEV2_CERT_X509_SIG, buf, len);
+}
+
+/* IKE_SA_INIT: N(SIGNATURE_HASH_ALGORITHMS) (RFC 7427 4) when signatures
+ * may be used; the responder adds its CERTREQ. */
+static void eng_init_auth_enc(const struct engine *eng, struct ikev2_enc *e,
+			      const struct conf_conn *c, bool responder)
+{
+	uint8_t h[16];
+	size_t n;
+
+	if (responder ? !eng_conf_pubkey(eng->conf) : !eng_conn_pubkey(c))
+		return;
+	n = auth_hashes_encode(h, sizeof(h));
+	ikev2_enc_notify(e, IKEV2_PROTO_NONE, NULL, 0, IKEV2_N_SIGNATURE_HASH_ALGORITHMS, h, n);
+	if (responder)
+		eng_enc_certreq(eng, e, c);
+}
+
+/* What the peer's IKE_SA_INIT (or IKE_AUTH request) says about signatures. */
+static void eng_auth_peer_info(struct ike_sa *sa, struct ikev2_pld_list *l)
+{
+	struct ikev2_notify n;
+	struct ikev2_pld *p;
+	unsigned int i;
+
+	for (i = 0; (p = ikev2_pld_find(l, IKEV2_PLD_NOTIFY, i)); i++)
+		if (!ikev2_pld_parse_notify(p, &n, NULL) &&
+		    n.type == IKEV2_N_SIGNATURE_HASH_ALGORITHMS)
+			sa->peer_hashes |= auth_hashes_decode(n.data, n.len);
+	if (ikev2_pld_find(l, IKEV2_PLD_CERTREQ, 0))
+		sa->peer_certreq = true;
+}
+
+/*
+ * RFC 7296 2.15: what an AUTH payload signs, <the signer's IKE_SA_INIT
+ * message> | <the other's nonce> | prf(SK_p*, <the signer's ID body>), in a
+ * buffer the caller frees.
+ */
+static int eng_signed_octets(const struct ike_sa *sa, bool of_initiator, const uint8_t *id_body,
+			     size_t id_len, uint8_t **out, size_t *out_len)
+{
+	const uint8_t *msg = of_initiator ? sa->init_req : sa->init_resp;
+	size_t msg_len = of_initiator ? sa->init_req_len : sa->init_resp_len;
+	const uint8_t *nonce = of_initiator ? sa->nr : sa->ni;
+	size_t nonce_len = of_initiator ? sa->nr_len : sa->ni_len;
+	size_t prf_len = crypto_prf_len(sa->suite.prf);
+	uint8_t *b;
+	int err;
+
+	*out = NULL;
+	if (!msg || !prf_len)
+		return -EINVAL;
+	b = malloc(msg_len + nonce_len + prf_len);
+	if (!b)
+		return -ENOMEM;
+	memcpy(b, msg, msg_len);
+	memcpy(b + msg_len, nonce, nonce_len);
+	err = crypto_auth_maced_id(sa->suite.prf, of_initiator ? sa->keys.sk_pi : sa->keys.sk_pr,
+				   sa->keys.prf_len, id_body, id_len, b + msg_len + nonce_len);
+	if (err) {
+		free(b);
+		return err;
+	}
+	*out = b;
+	*out_len = msg_len + nonce_len + prf_len;
+	return 0;
+}
+
+/* Our certificate when the local round signs (NULL for PSK); -ENOKEY,
+ * logged, when none with a private key names our identity. */
+static int eng_local_cert(struct engine *eng, const struct ike_sa *sa, const uint8_t *idb,
+			  size_t idb_len, X509 **out)
+{
+	const struct conf_auth *la = &sa->conn->local[0];
+	char tagbuf[160], ids[160], subj[160];
+
+	*out = NULL;
+	if (la->method == CONF_AUTH_PSK)
+		return 0;
+	*out = auth_local_cert(eng->conf, la, idb[0], idb + 4, idb_len - 4);
+	eng_id_str(idb, idb_len, ids, sizeof(ids));
+	if (!*out) {
+		log_warn("ike: %s: no certificate with a private key for our identity '%s'",
+			 TAG(sa), ids);
+		return -ENOKEY;
+	}
+	if (!auth_cert_has_id(*out, idb[0], idb + 4, idb_len - 4)) {
+		auth_cert_subject(*out, subj, sizeof(subj));
+		log_warn("ike: %s: our certificate '%s' does not name our identity '%s': "
+			 "the peer will refuse it",
+			 TAG(sa), subj, ids);
+	}
+	return 0;
+}
+
+/* CERT payloads (X.509 signature encoding): our certificate and the
+ * intermediates from x509ca/ above it, as send_cert says. */
+static void eng_enc_certs(const struct engine *eng, struct ikev2_enc *e, const struct ike_sa *sa,
+			  X509 *cert)
+{
+	X509 *chain[1 + ENG_CHAIN_MAX];
+	unsigned char *der;
+	size_t i, n;
+	int len;
+
+	if (!cert || sa->conn->send_cert == CONF_SEND_CERT_NEVER ||
+	    (sa->conn->send_cert == CONF_SEND_CERT_IFASKED && !sa->peer_certreq))
+		return;
+	chain[0] = cert;
+	n = 1 + auth_chain_intermediates(eng->conf, cert, chain + 1, ENG_CHAIN_MAX);
+	for (i = 0; i < n; i++) {
+		der = NULL;
+		len = i2d_X509(chain[i], &der);
+		if (len > 0)
+			ikev2_enc_cert(e, IKEV2_PLD_CERT, IKEV2_CERT_X509_SIG, der, (size_t)len);
+		else
+			e->err = e->err ?: -EINVAL;
+		OPENSSL_free(der);
+	}
+}
+
+/*
+ * Our AUTH payload for the local round: the PSK MAC, or a signature with the
+ * private key of @cert (RFC 7427 if the peer announced hash algorithms, the
+ * classic method of the key type if not). @idb is our ID payload body.
+ */
+static int eng_auth_make(struct engine *eng, const struct ike_sa *sa, const uint8_t *idb,
+			 size_t idb_len, const struct conf_id *me, const struct conf_id *peer,
+			 X509 *cert, uint8_t *method, uint8_t *out, size_t *out_len)
+{
+	const struct conf_auth *la = &sa->conn->local[0];
+	char tagbuf[160], subj[160];
+	uint8_t *oct = NULL;
+	size_t olen = 0;
+	EVP_PKEY *key;
+	int err;
+
+	if (la->method == CONF_AUTH_PSK) {
+		*method = IKEV2_AUTH_SHARED_KEY_MIC;
+		err = eng_psk_auth(eng, sa, sa->initiator, idb, idb_len, me, peer, out, out_len);
+		if (err)
+			log_warn("ike: %s: no PSK for our identity: %s", TAG(sa), strerror(-err));
+		return err;
+	}
+	auth_cert_subject(cert, subj, sizeof(subj));
+	key = conf_find_key(eng->conf, cert);
+	if (!key || !auth_key_fits(key, la->method)) {
+		log_warn("ike: %s: %s for our certificate '%s'", TAG(sa),
+			 key ? "the private key type does not fit 'auth'" : "no private key", subj);
+		return -ENOKEY;
+	}
+	err = eng_signed_octets(sa, sa->initiator, idb, idb_len, &oct, &olen);
+	if (!err)
+		err = auth_sign(key, sa->peer_hashes, false, oct, olen, method, out, out_len);
+	free(oct);
+	if (err)
+		log_warn("ike: %s: cannot sign with the key of '%s': %s", TAG(sa), subj,
+			 err == -ENOTSUP ? "no signature scheme the peer accepts" :
+					   strerror(-err));
+	else
+		log_debug("ike: %s: AUTH %s with the key of '%s'", TAG(sa),
+			  ikev2_auth_method_name(*method), subj);
+	return err;
+}
+
+/* The peer's CERT payloads: the first X.509 one in *@ee, the others in
+ * @chain. Other encodings are ignored. -EINVAL for an unparsable one. */
+static int eng_peer_certs(struct ikev2_pld_list *l, X509 **ee, STACK_OF(X509) *chain)
+{
+	const unsigned char *q;
+	struct ikev2_cert c;
+	struct ikev2_pld *p;
+	unsigned int i;
+	X509 *x;
+
+	for (i = 0; (p = ikev2_pld_find(l, IKEV2_PLD_CERT, i)); i++) {
+		if (ikev2_pld_parse_cert(p, &c, NULL) || c.encoding != IKEV2_CERT_X509_SIG)
+			continue;
+		q = c.data;
+		x = d2i_X509(NULL, &q, c.len);
+		if (!x || q != c.data + c.len) {
+			X509_free(x);
+			ERR_clear_error();
+			return -EINVAL;
+		}
+		if (!*ee) {
+			*ee = x;
+		} else if (!sk_X509_push(chain, x)) {
+			X509_free(x);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Check the peer's AUTH payload against the remote round: the PSK MAC, or a
+ * signature by a certificate (from its CERT payloads, else one in x509/
+ * naming it) that validates up to a trust anchor and names the identity
+ * the peer sent (sa->peer_id, already matched against the configured one).
+ * 0, or -EACCES with the reason logged.
+ */
+static int eng_auth_check(struct engine *eng, struct ike_sa *sa, struct ikev2_pld_list *l,
+			  const struct ikev2_auth *auth, const struct conf_id *me,
+			  const struct conf_id *peer, const char *ids)
+{
+	const struct conf_auth *ra = &sa->conn->remote[0];
+	bool of_initiator = !sa->initiator;
+	uint8_t want[CRYPTO_PRF_MAX], *oct = NULL;
+	char tagbuf[160], why[768], w[256], subj[160];
+	STACK_OF(X509) *chain = NULL;
+	size_t want_len = 0, olen = 0;
+	X509 *ee = NULL;
+	EVP_PKEY *pub;
+	int err = -EACCES;
+
+	if (ra->method == CONF_AUTH_PSK) {
+		if (auth->method != IKEV2_AUTH_SHARED_KEY_MIC) {
+			snprintf(why, sizeof(why), "it used %s, a PSK is configured",
+				 ikev2_auth_method_name(auth->method));
+			goto fail;
+		}
+		if (eng_psk_auth(eng, sa, of_initiator, sa->peer_id, sa->peer_id_len, me, peer,
+				 want, &want_len)) {
+			snprintf(why, sizeof(why), "no PSK for these identities");
+		} else if (auth->len != want_len || CRYPTO_memcmp(auth->data, want, want_len)) {
+			snprintf(why, sizeof(why), "PSK mismatch");
+		} else {
+			err = 0;
+		}
+		explicit_bzero(want, sizeof(want));
+		if (err)
+			goto fail;
+		return 0;
+	}
+	if (auth->method == IKEV2_AUTH_SHARED_KEY_MIC) {
+		snprintf(why, sizeof(why), "it used a PSK, a certificate is required");
+		goto fail;
+	}
+	chain = sk_X509_new_null();
+	if (!chain) {
+		snprintf(why, sizeof(why), "out of memory");
+		goto fail;
+	}
+	if (eng_peer_certs(l, &ee, chain)) {
+		snprintf(why, sizeof(why), "malformed CERT payload");
+		goto fail;
+	}
+	if (!ee) {
+		ee = auth_peer_cert_lookup(eng->conf, peer->type, peer->data, peer->len);
+		if (ee && !X509_up_ref(ee))
+			ee = NULL;
+	}
+	if (!ee) {
+		snprintf(why, sizeof(why), "no certificate (none sent, none in x509/ names it)");
+		goto fail;
+	}
+	auth_cert_subject(ee, subj, sizeof(subj));
+	if (!auth_cert_has_id(ee, peer->type, peer->data, peer->len)) {
+		snprintf(why, sizeof(why), "identity mismatch: certificate '%s' does not name '%s'",
+			 subj, ids);
+		goto fail;
+	}
+	if (auth_cert_verify(eng->conf, ra->cacerts, ra->ncacerts, ee, chain, 0, w, sizeof(w))) {
+		snprintf(why, sizeof(why), "certificate '%s' %s", subj, w);
+		goto fail;
+	}
+	pub = X509_get0_pubkey(ee);
+	if (!pub || !auth_key_fits(pub, ra->method)) {
+		snprintf(why, sizeof(why), "the key of certificate '%s' does not fit 'auth'", subj);
+		goto fail;
+	}
+	if (eng_signed_octets(sa, of_initiator, sa->peer_id, sa->peer_id_len, &oct, &olen)) {
+		snprintf(why, sizeof(why), "internal error");
+		goto fail;
+	}
+	if (auth_verify(pub, auth->method, auth->data, auth->len, oct, olen, w, sizeof(w))) {
+		snprintf(why, sizeof(why), "%s with certificate '%s' (%s)", w, subj,
+			 ikev2_auth_method_name(auth->method));
+		goto fail;
+	}
+	log_info("ike: %s: peer '%s' authenticated with certificate '%s' (%s)", TAG(sa), ids, subj,
+		 ikev2_auth_method_name(auth->method));
+	err = 0;
+	goto out;
+fail:
+	log_warn("ike: %s: authentication of peer '%s' failed: %s", TAG(sa), ids, why);
+	err = -EACCES;
+out:
+	free(oct);
+	X509_free(ee);
+	sk_X509_pop_free(chain, X509_free);
+	return err;
+}
+
+/* 2.21.2: an initiator that refuses the responder's AUTH may say so in an
+ * INFORMATIONAL request; sent once, the IKE SA is gone before any answer. */
+static void eng_auth_failed_notify(struct engine *eng, struct ike_sa *sa)
+{
+	struct ikev2_enc e;
+
+	eng_req_begin(eng, sa, &e, IKEV2_EXCH_INFORMATIONAL);
+	ikev2_enc_notify(&e, IKEV2_PROTO_NONE, NULL, 0, IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
+	if (!ikev2_msg_finish(&e, &sa->sk_out))
+		eng_send_sa(eng, sa, e.buf, e.len);
+	sa->next_msgid++;
+}
+
+/* The other side of that: an INFORMATIONAL request with
+ * N(AUTHENTICATION_FAILED) closes the IKE SA (as strongSwan does). */
+static bool eng_auth_failed_recv(struct engine *eng, struct ike_sa *sa, struct ikev2_pld_list *l)
+{
+	struct ikev2_notify n;
+	char tagbuf[160];
+
+	if (!eng_find_notify(l, IKEV2_N_AUTHENTICATION_FAILED, &n))
+		return false;
+	log_warn("ike: %s: peer refused our authentication (AUTHENTICATION_FAILED)", TAG(sa));
+	eng->stats.auth_failed++;
+	return true;
 }
 
 /* ---- IKE_SA_INIT ---- */
@@ -827,7 +1481,10 @@ static int eng_init_send(struct engine *eng, struct ike_sa *sa, uint64_t now)
 	ikev2_enc_sa(&e, &offer);
 	ikev2_enc_ke(&e, sa->ke_group, pub, pub_len);
 	ikev2_enc_nonce(&e, sa->ni, sa->ni_len);
-	err = ikev2_msg_finish(&e, NULL);
+	eng_init_auth_enc(eng, &e, sa->conn, false);
+	err = eng_natd_enc(&e, sa, sa->ispi, 0);
+	if (!err)
+		err = ikev2_msg_finish(&e, NULL);
 	if (err)
 		return err;
 	req = eng_dup(e.buf, e.len);
@@ -945,6 +1602,11 @@ static void eng_init_response(struct engine *eng, struct ike_sa *sa, struct ikev
 	}
 	sa->init_resp_len = m->len;
 	ike_req_done(&sa->req);
+	eng_auth_peer_info(sa, &m->plds);
+	eng_natd_check(sa, &m->plds, sa->ispi, sa->rspi, (const struct sockaddr *)&sa->local,
+		       (const struct sockaddr *)&sa->remote);
+	eng_natd_log(sa);
+	eng_natt_switch(sa);
 	ike_sa_set_state(&eng->sas, sa, IKE_ST_AUTH_SENT);
 	err = eng_auth_send(eng, sa, now);
 	if (err) {
@@ -986,7 +1648,9 @@ static void eng_init_request(struct engine *eng, struct ikev2_msg *m, const stru
 	struct ikev2_enc e;
 	struct ikev2_hdr h;
 	struct ike_sa *sa;
+	enum ikev2_perr ke_why = IKEV2_PERR_NONE;
 	char peer[80], tagbuf[160], alg[128];
+	bool bad_ke = false;
 	int err;
 
 	ike_addr_str(remote, peer, sizeof(peer));
@@ -1006,7 +1670,8 @@ static void eng_init_request(struct engine *eng, struct ikev2_msg *m, const stru
 	p_ke = ikev2_pld_find(&m->plds, IKEV2_PLD_KE, 0);
 	p_nonce = ikev2_pld_find(&m->plds, IKEV2_PLD_NONCE, 0);
 	if (m->hdr.msgid != 0 || !p_sa || !p_ke || !p_nonce ||
-	    ikev2_pld_parse_sa(p_sa, &offer, NULL) || ikev2_pld_parse_ke(p_ke, &ke, NULL) ||
+	    ikev2_pld_parse_sa(p_sa, &offer, NULL) ||
+	    (ikev2_pld_parse_ke(p_ke, &ke, &ke_why) && ke_why != IKEV2_PERR_BAD_KE_LENGTH) ||
 	    ikev2_pld_parse_nonce(p_nonce, &nonce, NULL)) {
 		log_warn("ike: %s: malformed IKE_SA_INIT request SPI %016" PRIx64 "_i, dropped",
 			 peer, m->hdr.ispi);
@@ -1055,6 +1720,15 @@ static void eng_init_request(struct engine *eng, struct ikev2_msg *m, const stru
 		eng_init_notify(eng, m, local, remote, IKEV2_N_INVALID_KE_PAYLOAD, g, sizeof(g));
 		return;
 	}
+	if (ke_why == IKEV2_PERR_BAD_KE_LENGTH) {
+		/* 3.4: the group is right, the size is not: a syntax error */
+		log_warn("ike: %s: IKE_SA_INIT SPI %016" PRIx64 "_i: %zu bytes of KE data for "
+			 "%s, answering INVALID_SYNTAX",
+			 peer, m->hdr.ispi, (size_t)ke.len,
+			 ikev2_xform_id_name(IKEV2_XFORM_DH, ke.group));
+		eng_init_notify(eng, m, local, remote, IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		return;
+	}
 	sa = ike_sa_new(false, conn, local, remote, now);
 	if (!sa)
 		return;
@@ -1071,25 +1745,38 @@ static void eng_init_request(struct engine *eng, struct ikev2_msg *m, const stru
 		err = dh_new(ch.dh, &sa->dh);
 	if (!err)
 		err = dh_public(sa->dh, pub, dh_public_len(ch.dh));
-	if (!err)
+	if (!err) {
 		err = dh_derive(sa->dh, ke.data, ke.len, gir, dh_secret_len(ch.dh));
+		/* RFC 6989, RFC 8031 2.3: not a valid public value (off the
+		 * curve, out of range, low order): refused, no state */
+		bad_ke = err == -EINVAL;
+	}
 	if (!err)
 		err = eng_derive_ike_keys(sa, gir, dh_secret_len(ch.dh));
 	explicit_bzero(gir, sizeof(gir));
 	if (err) {
-		log_warn("ike: %s: IKE_SA_INIT SPI %016" PRIx64 "_i: key exchange failed: %s, "
-			 "dropped",
-			 peer, m->hdr.ispi, strerror(-err));
+		log_warn("ike: %s: IKE_SA_INIT SPI %016" PRIx64 "_i: key exchange failed: %s, %s",
+			 peer, m->hdr.ispi,
+			 bad_ke ? "invalid KE public value" : strerror(-err),
+			 bad_ke ? "answering INVALID_SYNTAX" : "dropped");
 		ike_sa_free(sa);
+		if (bad_ke)
+			eng_init_notify(eng, m, local, remote, IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		return;
 	}
+	eng_natd_check(sa, &m->plds, sa->ispi, 0, local, remote);
+	eng_auth_peer_info(sa, &m->plds);
 	eng_hdr(sa, &h, IKEV2_EXCH_IKE_SA_INIT, 0, true);
 	ikev2_msg_begin(&e, eng->tx, sizeof(eng->tx), &h);
 	proposal_choice_to_sa(&ch, &answer);
 	ikev2_enc_sa(&e, &answer);
 	ikev2_enc_ke(&e, ch.dh, pub, dh_public_len(ch.dh));
 	ikev2_enc_nonce(&e, sa->nr, sa->nr_len);
-	err = ikev2_msg_finish(&e, NULL);
+	eng_init_auth_enc(eng, &e, conn, true);
+	/* 2.23: NAT_DETECTION only to a peer that sent them */
+	err = sa->natd ? eng_natd_enc(&e, sa, sa->ispi, sa->rspi) : 0;
+	if (!err)
+		err = ikev2_msg_finish(&e, NULL);
 	sa->init_req = eng_dup(m->buf, m->len);
 	sa->init_req_len = m->len;
 	sa->init_resp = err ? NULL : eng_dup(e.buf, e.len);
@@ -1103,33 +1790,119 @@ static void eng_init_request(struct engine *eng, struct ikev2_msg *m, const stru
 	ike_sa_table_add(&eng->sas, sa);
 	proposal_str(&ch, alg, sizeof(alg));
 	log_info("ike: %s: IKE_SA_INIT answered, %s, half-open", TAG(sa), alg);
+	eng_natd_log(sa);
 	eng_send_sa(eng, sa, sa->init_resp, sa->init_resp_len);
 }
 
 /* ---- IKE_AUTH ---- */
 
-static int eng_auth_send(struct engine *eng, struct ike_sa *sa, uint64_t now)
+/*
+ * Responder: lease virtual IPs for a CFG_REQUEST in IKE_AUTH (cp.h). 0 with
+ * @send set when there is a CFG_REPLY to add, an error notify
+ * (INTERNAL_ADDRESS_FAILURE) when nothing could be leased. A request on a
+ * connection without pools is ignored, as strongSwan does.
+ */
+static uint16_t eng_cp_respond(struct engine *eng, struct ike_sa *sa, struct ikev2_pld_list *l,
+			       struct cp_msg *reply, bool *send)
 {
-	const struct conf_auth *la = &sa->conn->local[0], *ra = &sa->conn->remote[0];
-	uint8_t idb[IKE_ID_MAX], auth[CRYPTO_PRF_MAX];
-	struct conf_id me;
-	struct ikev2_enc e;
-	size_t idb_len, auth_len;
-	char tagbuf[160];
+	struct ikev2_pld *p = ikev2_pld_find(l, IKEV2_PLD_CP, 0);
+	struct pool_client client;
+	char tagbuf[160], a[INET6_ADDRSTRLEN];
+	struct ikev2_cp req;
 	int err;
 
-	if (la->method != CONF_AUTH_PSK || ra->method != CONF_AUTH_PSK) {
-		log_warn("ike: %s: only PSK authentication is implemented", TAG(sa));
-		return -ENOTSUP;
+	*send = false;
+	if (!p)
+		return 0;
+	if (ikev2_pld_parse_cp(p, &req, NULL)) {
+		log_warn("ike: %s: malformed configuration payload", TAG(sa));
+		return IKEV2_N_INTERNAL_ADDRESS_FAILURE;
 	}
-	err = eng_local_id(sa, idb, sizeof(idb), &idb_len, &me);
-	if (err)
-		return err;
-	err = eng_psk_auth(eng, sa, true, idb, idb_len, &me, &ra->id, auth, &auth_len);
+	if (req.cfg_type != IKEV2_CFG_REQUEST)
+		return 0;
+	if (!sa->conn->npools) {
+		log_info("ike: %s: peer asks for a virtual IP, connection %s has no pools", TAG(sa),
+			 sa->conn->name);
+		return 0;
+	}
+	client.id = sa->peer_id;
+	client.id_len = sa->peer_id_len;
+	client.remote = (const struct sockaddr *)&sa->remote;
+	cp_release(&sa->vips_peer);
+	err = cp_respond(eng->pools, sa->conn, &req, &client, &sa->vips_peer, reply);
 	if (err) {
-		log_warn("ike: %s: no PSK for our identity: %s", TAG(sa), strerror(-err));
+		log_warn("ike: %s: no virtual IP for the peer: %s", TAG(sa),
+			 err == -ENOSPC ? "pools exhausted" :
+			 err == -ENOENT ? "no pool of the requested family" :
+					  strerror(-err));
+		return IKEV2_N_INTERNAL_ADDRESS_FAILURE;
+	}
+	for (unsigned int i = 0; i < sa->vips_peer.n; i++)
+		log_info("ike: %s: virtual IP %s leased from pool %s", TAG(sa),
+			 inet_ntop(sa->vips_peer.addr[i].family, sa->vips_peer.addr[i].addr, a,
+				   sizeof(a)),
+			 pool_name(sa->vips_peer.pool[i]));
+	*send = true;
+	return 0;
+}
+
+/* Initiator: the virtual IPs in the IKE_AUTH response, added to the host.
+ * -errno (logged) if we asked and got none: the IKE SA is closed. */
+static int eng_cp_assigned(struct engine *eng, struct ike_sa *sa, struct ikev2_pld_list *l)
+{
+	struct ikev2_pld *p = ikev2_pld_find(l, IKEV2_PLD_CP, 0);
+	char tagbuf[160], a[INET6_ADDRSTRLEN];
+	struct ikev2_cp cp;
+	uint16_t notify;
+	int err;
+
+	if (!p) {
+		notify = eng_error_notify(l);
+		log_warn("ike: %s: no virtual IP assigned by the peer%s%s, closing", TAG(sa),
+			 notify ? ": " : "", notify ? ikev2_notify_name(notify) : "");
+		return -ENOENT;
+	}
+	err = ikev2_pld_parse_cp(p, &cp, NULL);
+	if (!err)
+		err = cp_parse_reply(sa->conn, &cp, &sa->vips_own);
+	if (err) {
+		log_warn("ike: %s: %s configuration reply, closing", TAG(sa),
+			 err == -ENOENT ? "no requested virtual IP in the" : "malformed");
+		memset(&sa->vips_own, 0, sizeof(sa->vips_own));
 		return err;
 	}
+	for (unsigned int i = 0; i < sa->vips_own.n; i++)
+		log_info("ike: %s: virtual IP %s assigned", TAG(sa),
+			 inet_ntop(sa->vips_own.addr[i].family, sa->vips_own.addr[i].addr, a,
+				   sizeof(a)));
+	err = eng->ops.vip_add ? eng->ops.vip_add(eng->ops.arg, sa, &sa->vips_own) : 0;
+	if (err) {
+		log_warn("ike: %s: cannot add the virtual IP: %s, closing", TAG(sa),
+			 strerror(-err));
+		memset(&sa->vips_own, 0, sizeof(sa->vips_own));
+	}
+	return err;
+}
+
+static int eng_auth_send(struct engine *eng, struct ike_sa *sa, uint64_t now)
+{
+	const struct conf_auth *ra = &sa->conn->remote[0];
+	uint8_t idb[IKE_ID_MAX], auth[AUTH_SIG_MAX], method;
+	struct conf_id me;
+	struct cp_msg cpm;
+	struct ikev2_enc e;
+	size_t idb_len, auth_len;
+	X509 *cert;
+	int err;
+
+	err = eng_local_id(sa, idb, sizeof(idb), &idb_len, &me);
+	if (!err)
+		err = eng_local_cert(eng, sa, idb, idb_len, &cert);
+	if (!err)
+		err = eng_auth_make(eng, sa, idb, idb_len, &me, &ra->id, cert, &method, auth,
+				    &auth_len);
+	if (err)
+		goto out;
 	if (sa->first_child) {
 		err = eng_child_offer(eng, sa, sa->first_child, ENG_CHILD_IN_AUTH, 0);
 		if (err)
@@ -1137,9 +1910,15 @@ static int eng_auth_send(struct engine *eng, struct ike_sa *sa, uint64_t now)
 	}
 	eng_req_begin(eng, sa, &e, IKEV2_EXCH_IKE_AUTH);
 	ikev2_enc_id(&e, IKEV2_PLD_IDI, idb[0], idb + 4, idb_len - 4);
+	eng_enc_certs(eng, &e, sa, cert);
+	eng_enc_certreq(eng, &e, sa->conn);
 	if (ra->id.type != CONF_ID_ANY && !ra->id.wildcard)
 		ikev2_enc_id(&e, IKEV2_PLD_IDR, (uint8_t)ra->id.type, ra->id.data, ra->id.len);
-	ikev2_enc_auth(&e, IKEV2_AUTH_SHARED_KEY_MIC, auth, auth_len);
+	ikev2_enc_auth(&e, method, auth, auth_len);
+	if (sa->conn->nvips) {
+		cp_build_request(sa->conn, &cpm);
+		ikev2_enc_cp(&e, &cpm.cp);
+	}
 	if (sa->first_child) {
 		eng_enc_child_offer(&e, &sa->req);
 		eng_enc_child_ts(&e, &sa->req.tsi, &sa->req.tsr);
@@ -1153,14 +1932,14 @@ out:
 static void eng_auth_response(struct engine *eng, struct ike_sa *sa, struct ikev2_msg *m)
 {
 	const struct conf_auth *ra = &sa->conn->remote[0];
-	uint8_t idb[IKE_ID_MAX], want[CRYPTO_PRF_MAX];
+	uint8_t idb[IKE_ID_MAX];
 	struct ikev2_pld *p_id, *p_auth;
 	struct conf_id me, peer;
 	struct ikev2_auth auth;
 	struct ikev2_id id;
-	size_t idb_len, want_len;
+	size_t idb_len;
 	uint16_t notify;
-	char tagbuf[160], ids[128];
+	char tagbuf[160], ids[256];
 	int err;
 
 	p_id = ikev2_pld_find(&m->inner, IKEV2_PLD_IDR, 0);
@@ -1185,27 +1964,28 @@ static void eng_auth_response(struct engine *eng, struct ike_sa *sa, struct ikev
 	eng_id_str(sa->peer_id, sa->peer_id_len, ids, sizeof(ids));
 	eng_peer_conf_id(sa->peer_id, sa->peer_id_len, &peer);
 	if (!conf_id_match(&ra->id, &peer)) {
-		log_warn("ike: %s: peer identity '%s' does not match '%s'", TAG(sa), ids,
-			 ra->id.str ? ra->id.str : "%any");
+		log_warn("ike: %s: authentication of peer '%s' failed: identity mismatch, "
+			 "'%s' expected",
+			 TAG(sa), ids, ra->id.str ? ra->id.str : "%any");
+		err = -EACCES;
+	} else {
+		err = eng_local_id(sa, idb, sizeof(idb), &idb_len, &me);
+		if (!err)
+			err = eng_auth_check(eng, sa, &m->inner, &auth, &me, &peer, ids);
+	}
+	if (err) {
 		eng->stats.auth_failed++;
-		eng_ike_kill(eng, sa, "failed");
+		eng_auth_failed_notify(eng, sa);
+		eng_ike_kill(eng, sa, "failed: AUTHENTICATION_FAILED sent");
 		return;
 	}
-	err = eng_local_id(sa, idb, sizeof(idb), &idb_len, &me);
-	if (!err)
-		err = eng_psk_auth(eng, sa, false, sa->peer_id, sa->peer_id_len, &me, &peer, want,
-				   &want_len);
-	if (err || auth.method != IKEV2_AUTH_SHARED_KEY_MIC || auth.len != want_len ||
-	    CRYPTO_memcmp(auth.data, want, want_len)) {
-		explicit_bzero(want, sizeof(want));
-		log_warn("ike: %s: authentication of peer '%s' failed", TAG(sa), ids);
-		eng->stats.auth_failed++;
-		eng_ike_kill(eng, sa, "failed");
-		return;
-	}
-	explicit_bzero(want, sizeof(want));
 	eng_established(eng, sa);
-	log_info("ike: %s: IKE SA established with '%s' (PSK)", TAG(sa), ids);
+	log_info("ike: %s: IKE SA established with '%s' (%s)", TAG(sa), ids,
+		 ra->method == CONF_AUTH_PSK ? "PSK" : "certificate");
+	if (sa->conn->nvips && eng_cp_assigned(eng, sa, &m->inner)) {
+		sa->close_after_auth = true; /* Delete sent by eng_response() */
+		return;
+	}
 	if (sa->req.child_cfg)
 		eng_child_response(eng, sa, &m->inner, ENG_CHILD_IN_AUTH, sa->ni, sa->ni_len,
 				   sa->nr, sa->nr_len);
@@ -1216,8 +1996,10 @@ static void eng_auth_response(struct engine *eng, struct ike_sa *sa, struct ikev
  * addresses, identities and IKE proposal. */
 static const struct conf_conn *eng_find_conn_auth(struct engine *eng, const struct ike_sa *sa,
 						  const struct conf_id *peer,
-						  const struct conf_id *idr)
+						  const struct conf_id *idr, uint8_t auth_method)
 {
+	bool psk = auth_method == IKEV2_AUTH_SHARED_KEY_MIC;
+
 	struct proposal_choice ch;
 	struct ikev2_sa mine;
 	size_t i;
@@ -1229,6 +2011,9 @@ static const struct conf_conn *eng_find_conn_auth(struct engine *eng, const stru
 		if (i && c == sa->conn)
 			continue;
 		if (!c->nremote || !c->nlocal || !conf_id_match(&c->remote[0].id, peer))
+			continue;
+		/* the peer's AUTH method tells a PSK connection from a certificate one */
+		if (psk != (c->remote[0].method == CONF_AUTH_PSK))
 			continue;
 		if (idr && c->local[0].id.type != CONF_ID_ANY &&
 		    !conf_id_match(&c->local[0].id, idr))
@@ -1246,7 +2031,7 @@ static const struct conf_conn *eng_find_conn_auth(struct engine *eng, const stru
 
 static void eng_auth_request(struct engine *eng, struct ike_sa *sa, struct ikev2_msg *m)
 {
-	uint8_t idb[IKE_ID_MAX], want[CRYPTO_PRF_MAX], mine[CRYPTO_PRF_MAX];
+	uint8_t idb[IKE_ID_MAX], mine[AUTH_SIG_MAX], method;
 	struct ikev2_pld *p_id, *p_idr, *p_auth;
 	struct conf_id me, peer, idr_id;
 	const struct conf_conn *conn;
@@ -1254,9 +2039,12 @@ static void eng_auth_request(struct engine *eng, struct ike_sa *sa, struct ikev2
 	struct ikev2_auth auth;
 	struct ikev2_id id;
 	struct ikev2_enc e;
-	size_t idb_len, want_len, mine_len;
-	char tagbuf[160], ids[128];
-	bool has_child;
+	size_t idb_len, mine_len;
+	char tagbuf[160], ids[256];
+	X509 *cert = NULL;
+	bool has_child, has_cp;
+	struct cp_msg cpm;
+	uint16_t cp_notify;
 	int err;
 
 	p_id = ikev2_pld_find(&m->inner, IKEV2_PLD_IDI, 0);
@@ -1276,53 +2064,70 @@ static void eng_auth_request(struct engine *eng, struct ike_sa *sa, struct ikev2
 	eng_peer_conf_id(sa->peer_id, sa->peer_id_len, &peer);
 	if (p_idr)
 		eng_peer_conf_id(p_idr->body, p_idr->len, &idr_id);
-	conn = eng_find_conn_auth(eng, sa, &peer, p_idr ? &idr_id : NULL);
-	if (!conn || conn->local[0].method != CONF_AUTH_PSK ||
-	    conn->remote[0].method != CONF_AUTH_PSK) {
-		log_warn("ike: %s: no PSK connection for peer '%s'", TAG(sa), ids);
+	eng_auth_peer_info(sa, &m->inner);
+	conn = eng_find_conn_auth(eng, sa, &peer, p_idr ? &idr_id : NULL, auth.method);
+	if (!conn) {
+		log_warn("ike: %s: authentication of peer '%s' failed: no connection for this "
+			 "identity and %s",
+			 TAG(sa), ids, ikev2_auth_method_name(auth.method));
 		goto fail;
 	}
 	sa->conn = conn;
 	err = eng_local_id(sa, idb, sizeof(idb), &idb_len, &me);
 	if (!err)
-		err = eng_psk_auth(eng, sa, true, sa->peer_id, sa->peer_id_len, &me, &peer, want,
-				   &want_len);
-	if (err || auth.method != IKEV2_AUTH_SHARED_KEY_MIC || auth.len != want_len ||
-	    CRYPTO_memcmp(auth.data, want, want_len)) {
-		log_warn("ike: %s: authentication of peer '%s' failed", TAG(sa), ids);
-		goto fail;
-	}
-	err = eng_psk_auth(eng, sa, false, idb, idb_len, &me, &peer, mine, &mine_len);
+		err = eng_auth_check(eng, sa, &m->inner, &auth, &me, &peer, ids);
+	if (!err)
+		err = eng_local_cert(eng, sa, idb, idb_len, &cert);
+	if (!err)
+		err = eng_auth_make(eng, sa, idb, idb_len, &me, &peer, cert, &method, mine,
+				    &mine_len);
 	if (err)
 		goto fail;
 	eng_established(eng, sa);
-	log_info("ike: %s: IKE SA established with '%s' (PSK)", TAG(sa), ids);
+	log_info("ike: %s: IKE SA established with '%s' (%s)", TAG(sa), ids,
+		 conn->remote[0].method == CONF_AUTH_PSK ? "PSK" : "certificate");
 
 	has_child = ikev2_pld_find(&m->inner, IKEV2_PLD_SA, 0) != NULL;
-	if (has_child)
+	cp_notify = eng_cp_respond(eng, sa, &m->inner, &cpm, &has_cp);
+	memset(&ans, 0, sizeof(ans));
+	if (has_child && cp_notify)
+		ans.notify = cp_notify; /* 3.15.4: the IKE SA stays, the child does not */
+	else if (has_child)
 		eng_child_respond(eng, sa, &m->inner, ENG_CHILD_IN_AUTH, NULL, sa->ni, sa->ni_len,
 				  sa->nr, sa->nr_len, &ans);
 	eng_reply_begin(eng, sa, &e, m);
 	ikev2_enc_id(&e, IKEV2_PLD_IDR, idb[0], idb + 4, idb_len - 4);
-	ikev2_enc_auth(&e, IKEV2_AUTH_SHARED_KEY_MIC, mine, mine_len);
+	eng_enc_certs(eng, &e, sa, cert);
+	ikev2_enc_auth(&e, method, mine, mine_len);
+	if (has_cp)
+		ikev2_enc_cp(&e, &cpm.cp);
+	else if (cp_notify && !has_child)
+		ikev2_enc_notify(&e, IKEV2_PROTO_NONE, NULL, 0, cp_notify, NULL, 0);
 	if (has_child) {
 		eng_enc_child_answer(&e, &ans);
 		if (!ans.notify)
 			eng_enc_child_ts(&e, &ans.tsi, &ans.tsr);
 	}
-	explicit_bzero(want, sizeof(want));
 	explicit_bzero(mine, sizeof(mine));
 	if (eng_reply_finish(eng, sa, &e))
 		eng_ike_kill(eng, sa, "failed");
 	return;
 fail:
-	explicit_bzero(want, sizeof(want));
+	explicit_bzero(mine, sizeof(mine));
 	eng->stats.auth_failed++;
 	eng_reply_notify(eng, sa, m, IKEV2_N_AUTHENTICATION_FAILED);
 	eng_ike_kill(eng, sa, "failed: AUTHENTICATION_FAILED sent");
 }
 
 /* ---- CREATE_CHILD_SA ---- */
+
+static void eng_child_rekey_request(struct engine *eng, struct ike_sa *sa, struct ikev2_msg *m,
+				    const struct ikev2_notify *n, const struct ikev2_ke *ke,
+				    const struct ikev2_blob *ni, const uint8_t *nr, size_t nr_len,
+				    struct eng_child_answer *ans, uint64_t now);
+static void eng_ike_rekey_request(struct engine *eng, struct ike_sa *sa, struct ikev2_msg *m,
+				  const struct ikev2_sa *offer, const struct ikev2_blob *ni,
+				  const struct ikev2_ke *ke, uint64_t now);
 
 static void eng_child_request(struct engine *eng, struct ike_sa *sa, struct ikev2_msg *m)
 {
@@ -1334,7 +2139,6 @@ static void eng_child_request(struct engine *eng, struct ike_sa *sa, struct ikev
 	struct ikev2_enc e;
 	struct ikev2_ke ke;
 	uint8_t nr[IKE_NONCE_LEN];
-	char tagbuf[160];
 
 	memset(&ans, 0, sizeof(ans));
 	p_nonce = ikev2_pld_find(&m->inner, IKEV2_PLD_NONCE, 0);
@@ -1343,17 +2147,23 @@ static void eng_child_request(struct engine *eng, struct ike_sa *sa, struct ikev
 	    (p_ke && ikev2_pld_parse_ke(p_ke, &ke, NULL))) {
 		ans.notify = IKEV2_N_INVALID_SYNTAX;
 	} else if (eng_find_notify(&m->inner, IKEV2_N_REKEY_SA, &n)) {
-		/* Rekeying is not implemented: refuse rather than make an
-		 * unrelated SA (RFC 7296 2.8 lets us refuse). */
-		log_warn("ike: %s: CREATE_CHILD_SA to rekey a CHILD_SA: not supported", TAG(sa));
-		ans.notify = IKEV2_N_NO_ADDITIONAL_SAS;
+		/* sa->last_rx_ms is engine_input()'s now */
+		if (RAND_bytes(nr, sizeof(nr)) != 1)
+			ans.notify = IKEV2_N_NO_ADDITIONAL_SAS;
+		else
+			eng_child_rekey_request(eng, sa, m, &n, p_ke ? &ke : NULL, &nonce, nr,
+						sizeof(nr), &ans, sa->last_rx_ms);
 	} else {
 		struct ikev2_pld *p_sa = ikev2_pld_find(&m->inner, IKEV2_PLD_SA, 0);
 
 		if (p_sa && !ikev2_pld_parse_sa(p_sa, &offer, NULL) && offer.n_props &&
 		    offer.props[0].proto == IKEV2_PROTO_IKE) {
-			log_warn("ike: %s: IKE SA rekeying not supported", TAG(sa));
-			ans.notify = IKEV2_N_NO_ADDITIONAL_SAS;
+			eng_ike_rekey_request(eng, sa, m, &offer, &nonce, p_ke ? &ke : NULL,
+					      sa->last_rx_ms);
+			return;
+		} else if (sa->successor || sa->req.kind == IKE_REQ_REKEY_IKE) {
+			/* 2.25.2: no new children while the IKE SA is rekeyed */
+			ans.notify = IKEV2_N_TEMPORARY_FAILURE;
 		} else if (RAND_bytes(nr, sizeof(nr)) != 1) {
 			ans.notify = IKEV2_N_NO_ADDITIONAL_SAS;
 		} else {
@@ -1440,11 +2250,17 @@ static void eng_info_request(struct engine *eng, struct ike_sa *sa, struct ikev2
 					 spi);
 				continue;
 			}
-			if (n_spis < ENG_DEL_MAX)
+			/* 1.4.1: both deleting it: answer without it */
+			if (n_spis < ENG_DEL_MAX && c->state != CHILD_ST_DELETING)
 				eng_put32(spis + (size_t)4 * n_spis++, c->spi_in);
+			/* 2.25.1: the rekey of our request replaces nothing now */
+			if (sa->req.kind == IKE_REQ_REKEY_CHILD && sa->req.rekey_spi == c->spi_in)
+				sa->req.rekey_old_deleted = true;
 			eng_child_remove(eng, sa, c, "deleted by peer");
 		}
 	}
+	if (eng_auth_failed_recv(eng, sa, &m->inner))
+		del_ike = true;
 	eng_reply_begin(eng, sa, &e, m);
 	if (!del_ike && n_spis)
 		ikev2_enc_delete(&e, IKEV2_PROTO_ESP, 4, spis, n_spis);
@@ -1467,6 +2283,740 @@ static void eng_info_response(struct engine *eng, struct ike_sa *sa, enum ike_re
 	}
 }
 
+/* ---- rekeying (RFC 7296 1.3.2, 1.3.3, 2.8, 2.18, 2.25) ---- */
+
+/*
+ * Timers: swanctl's rekey_time minus a random part of rand_time (so both
+ * peers rarely start at once), life_time for children, rekey_time +
+ * over_time for IKE SAs. The requests run when the window is free
+ * (eng_sa_work()); a collision with the peer's own rekey is settled by the
+ * nonces (2.8.1), a rekey meeting a delete by 2.25.
+ *
+ *	child:  HDR, SK {N(REKEY_SA, old SPI), SA, Ni, [KEi,] TSi, TSr}  -->
+ *	                                  <--  HDR, SK {SA, Nr, [KEr,] TSi, TSr}
+ *	        HDR, SK {D(old SPI)}      -->  (after the new SA is installed)
+ *	IKE:    HDR, SK {SA(new SPIi), Ni, KEi}  -->
+ *	                                  <--  HDR, SK {SA(new SPIr), Nr, KEr}
+ *	        HDR, SK {D(IKE)}          -->  (old SA, children moved to the new)
+ */
+
+#define ENG_REKEY_RETRY_MS   10000 /* TEMPORARY_FAILURE and friends: try again */
+#define ENG_REKEYED_GRACE_MS 30000 /* an SA the peer replaced waits this for its Delete */
+#define ENG_N_EXPIRED	     (sizeof(((struct ike_sa *)0)->expired_spis) / sizeof(uint32_t))
+
+static void eng_sa_work(struct engine *eng, struct ike_sa *sa, uint64_t now);
+
+static uint32_t eng_rand32(void)
+{
+	uint32_t x = 0;
+
+	if (RAND_bytes((unsigned char *)&x, sizeof(x)) != 1)
+		x = 0;
+	return x;
+}
+
+/* @base_s minus a random part of @rand_s (never all of it), in ms. */
+static uint64_t eng_jitter_ms(uint32_t base_s, uint32_t rand_s)
+{
+	uint64_t base = (uint64_t)base_s * 1000, r = 0;
+
+	if (rand_s)
+		r = eng_rand32() % ((uint64_t)rand_s * 1000 + 1);
+	if (r >= base)
+		r = base / 2;
+	return base - r;
+}
+
+static uint64_t eng_retry_ms(void)
+{
+	return ENG_REKEY_RETRY_MS / 2 + eng_rand32() % ENG_REKEY_RETRY_MS;
+}
+
+/* Bring expiry @e forward to @t (0 is "never"). */
+static void eng_expire_by(uint64_t *e, uint64_t t)
+{
+	if (!*e || *e > t)
+		*e = t;
+}
+
+static void eng_child_timers(struct child_sa *c, uint64_t now)
+{
+	const struct conf_child *cc = c->cfg;
+
+	c->rekey_ms = cc->rekey_time ? now + eng_jitter_ms(cc->rekey_time, cc->rand_time) : 0;
+	c->expire_ms = cc->life_time ? now + (uint64_t)cc->life_time * 1000 : 0;
+}
+
+/* reauth_time is not implemented (docs/swanctl-subset.md): an IKE SA is
+ * rekeyed at rekey_time and deleted over_time later if that fails. */
+static void eng_ike_timers(struct ike_sa *sa, uint64_t now)
+{
+	const struct conf_conn *cn = sa->conn;
+
+	sa->rekey_ms = sa->expire_ms = 0;
+	if (!cn->rekey_time)
+		return;
+	sa->rekey_ms = now + eng_jitter_ms(cn->rekey_time, cn->rand_time);
+	if (cn->over_time)
+		sa->expire_ms = sa->rekey_ms + (uint64_t)cn->over_time * 1000;
+}
+
+static void eng_put64(uint8_t *p, uint64_t v)
+{
+	eng_put32(p, (uint32_t)(v >> 32));
+	eng_put32(p + 4, (uint32_t)v);
+}
+
+static uint64_t eng_get64(const uint8_t *p)
+{
+	return (uint64_t)eng_get32(p) << 32 | eng_get32(p + 4);
+}
+
+/* 2.8.1: the lower of an exchange's two nonces, compared as strongSwan
+ * does (memcmp over the shorter length). */
+static void eng_nonce_lower(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+			    uint8_t *out, size_t *out_len)
+{
+	size_t n = alen < blen ? alen : blen;
+	bool a_low = memcmp(a, b, n) < 0;
+
+	*out_len = a_low ? alen : blen;
+	memcpy(out, a_low ? a : b, *out_len);
+}
+
+static bool eng_nonce_less(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	return memcmp(a, b, alen < blen ? alen : blen) < 0;
+}
+
+static int eng_ike_delete_send(struct engine *eng, struct ike_sa *sa, uint64_t now)
+{
+	struct ikev2_enc e;
+	int err;
+
+	eng_req_begin(eng, sa, &e, IKEV2_EXCH_INFORMATIONAL);
+	ikev2_enc_delete(&e, IKEV2_PROTO_IKE, 0, NULL, 0);
+	err = eng_req_finish(eng, sa, &e, IKE_REQ_DEL_IKE, now);
+	if (!err)
+		ike_sa_set_state(&eng->sas, sa, IKE_ST_DELETING);
+	return err;
+}
+
+/* Delete for @n inbound SPIs; @c (may be NULL) is removed on the answer. */
+static int eng_child_delete_send(struct engine *eng, struct ike_sa *sa, struct child_sa *c,
+				 const uint32_t *spis, unsigned int n, uint64_t now)
+{
+	uint8_t s[4 * ENG_N_EXPIRED];
+	struct ikev2_enc e;
+	unsigned int i;
+	int err;
+
+	if (n > ENG_N_EXPIRED)
+		return -E2BIG;
+	for (i = 0; i < n; i++)
+		eng_put32(s + 4 * i, spis[i]);
+	eng_req_begin(eng, sa, &e, IKEV2_EXCH_INFORMATIONAL);
+	ikev2_enc_delete(&e, IKEV2_PROTO_ESP, 4, s, (uint16_t)n);
+	err = eng_req_finish(eng, sa, &e, IKE_REQ_DEL_CHILD, now);
+	if (!err && c) {
+		sa->req.del_spi = c->spi_in;
+		c->state = CHILD_ST_DELETING;
+		c->del_pending = false;
+	}
+	return err;
+}
+
+/* Initiator: CREATE_CHILD_SA replacing @old, with its selectors; @ke
+ * forces the KE group (INVALID_KE_PAYLOAD retry). */
+static int eng_child_rekey_start(struct engine *eng, struct ike_sa *sa, struct child_sa *old,
+				 uint16_t ke, uint64_t now)
+{
+	struct ikev2_enc e;
+	uint8_t spi[4];
+	char tagbuf[160];
+	int err;
+
+	err = eng_child_offer(eng, sa, old->cfg, ENG_CHILD_IN_CREATE, ke);
+	if (!err && RAND_bytes(sa->req.child_nonce, IKE_NONCE_LEN) != 1)
+		err = -EIO;
+	if (err)
+		goto fail;
+	sa->req.tsi = old->ts_local;
+	sa->req.tsr = old->ts_remote;
+	eng_req_begin(eng, sa, &e, IKEV2_EXCH_CREATE_CHILD_SA);
+	eng_put32(spi, old->spi_in);
+	ikev2_enc_notify(&e, IKEV2_PROTO_ESP, spi, 4, IKEV2_N_REKEY_SA, NULL, 0);
+	eng_enc_child_offer(&e, &sa->req);
+	ikev2_enc_nonce(&e, sa->req.child_nonce, IKE_NONCE_LEN);
+	if (sa->req.child_dh) {
+		uint8_t pub[DH_MAX_PUBLIC_LEN];
+		size_t len = dh_public_len(sa->req.child_ke);
+
+		err = dh_public(sa->req.child_dh, pub, len);
+		if (err)
+			goto fail;
+		ikev2_enc_ke(&e, sa->req.child_ke, pub, len);
+	}
+	eng_enc_child_ts(&e, &sa->req.tsi, &sa->req.tsr);
+	err = eng_req_finish(eng, sa, &e, IKE_REQ_REKEY_CHILD, now);
+	if (err)
+		goto fail;
+	sa->req.rekey_spi = old->spi_in;
+	old->state = CHILD_ST_REKEYING;
+	log_info("ike: %s: rekeying CHILD_SA %s SPIs in 0x%08x out 0x%08x", TAG(sa),
+		 old->cfg->name, old->spi_in, old->spi_out);
+	return 0;
+fail:
+	eng_req_child_release(eng, sa);
+	ike_req_done(&sa->req);
+	return err;
+}
+
+/* Initiator: the answer to our child rekey. */
+static void eng_child_rekey_response(struct engine *eng, struct ike_sa *sa, struct ikev2_msg *m,
+				     uint64_t now)
+{
+	uint32_t old_spi = sa->req.rekey_spi, new_spi = sa->req.child_spi;
+	bool old_deleted = sa->req.rekey_old_deleted;
+	uint8_t ours[IKEV2_NONCE_MAX];
+	struct ikev2_pld *p_nonce;
+	struct child_sa *old, *c;
+	struct ikev2_blob nr;
+	size_t ours_len = 0;
+	uint16_t notify, retry;
+	char tagbuf[160];
+
+	notify = eng_error_notify(&m->inner);
+	p_nonce = ikev2_pld_find(&m->inner, IKEV2_PLD_NONCE, 0);
+	if (!notify && p_nonce && !ikev2_pld_parse_nonce(p_nonce, &nr, NULL))
+		eng_nonce_lower(sa->req.child_nonce, IKE_NONCE_LEN, nr.data, nr.len, ours,
+				&ours_len);
+	retry = eng_child_create_response(eng, sa, m);
+	eng_req_child_release(eng, sa);
+	ike_req_done(&sa->req);
+	old = ike_child_find_in(sa, old_spi);
+	c = ike_child_find_in(sa, new_spi);
+	if (!c) {
+		if (!old)
+			return;
+		old->state = CHILD_ST_INSTALLED;
+		if (retry && !eng_child_rekey_start(eng, sa, old, retry, now))
+			return;
+		if (notify == IKEV2_N_CHILD_SA_NOT_FOUND) {
+			eng_child_remove(eng, sa, old, "unknown to the peer, removed");
+			return;
+		}
+		if (old->has_coll) {
+			/* the peer's rekey of it succeeded: that one stays */
+			old->state = CHILD_ST_REKEYED;
+			old->has_coll = false;
+			return;
+		}
+		old->rekey_ms = now + eng_retry_ms();
+		log_info("ike: %s: CHILD_SA %s rekey failed (%s), retrying in %" PRIu64 " s",
+			 TAG(sa), old->cfg->name, notify ? ikev2_notify_name(notify) : "bad answer",
+			 (old->rekey_ms - now) / 1000);
+		return;
+	}
+	eng->stats.child_rekeyed++;
+	if (!old) {
+		/* 2.25.1: the peer deleted the old one meanwhile; it wants
+		 * this traffic gone, so the replacement goes too */
+		if (old_deleted) {
+			c->state = CHILD_ST_REKEYED;
+			c->del_pending = true;
+			log_info("ike: %s: CHILD_SA %s was deleted by the peer while rekeyed, "
+				 "deleting its replacement 0x%08x",
+				 TAG(sa), c->cfg->name, c->spi_in);
+		}
+		return;
+	}
+	old->state = CHILD_ST_REKEYED;
+	if (old->has_coll &&
+	    eng_nonce_less(ours, ours_len, old->coll.nonce, old->coll.nonce_len)) {
+		/* 2.8.1: our exchange has the lowest nonce: ours is redundant,
+		 * the peer deletes the old SA */
+		log_info("ike: %s: CHILD_SA %s rekey collision lost, deleting redundant 0x%08x",
+			 TAG(sa), c->cfg->name, c->spi_in);
+		c->state = CHILD_ST_REKEYED;
+		c->del_pending = true;
+		eng_expire_by(&old->expire_ms, now + ENG_REKEYED_GRACE_MS);
+		return;
+	}
+	if (old->has_coll) {
+		struct child_sa *theirs = ike_child_find_in(sa, old->coll.spi_in);
+
+		log_info("ike: %s: CHILD_SA %s rekey collision won", TAG(sa), c->cfg->name);
+		/* the peer deletes its redundant one */
+		if (theirs) {
+			theirs->state = CHILD_ST_REKEYED;
+			eng_expire_by(&theirs->expire_ms, now + ENG_REKEYED_GRACE_MS);
+		}
+	}
+	old->del_pending = true;
+}
+
+/*
+ * Responder: the peer's CREATE_CHILD_SA with N(REKEY_SA) @n. Fills @ans
+ * (an error notify or the new child's payloads, as eng_child_respond()).
+ */
+static void eng_child_rekey_request(struct engine *eng, struct ike_sa *sa, struct ikev2_msg *m,
+				    const struct ikev2_notify *n, const struct ikev2_ke *ke,
+				    const struct ikev2_blob *ni, const uint8_t *nr, size_t nr_len,
+				    struct eng_child_answer *ans, uint64_t now)
+{
+	struct child_sa *old = NULL, *c;
+	char tagbuf[160];
+
+	memset(ans, 0, sizeof(*ans));
+	if (n->proto == IKEV2_PROTO_ESP && n->spi_size == 4)
+		old = ike_child_find_out(sa, eng_get32(n->spi));
+	if (!old) {
+		log_info("ike: %s: peer rekeys unknown CHILD_SA, answering CHILD_SA_NOT_FOUND",
+			 TAG(sa));
+		ans->notify = IKEV2_N_CHILD_SA_NOT_FOUND;
+		return;
+	}
+	/* 2.25: not while we delete it, replaced it already, or rekey the
+	 * IKE SA */
+	if (old->state == CHILD_ST_DELETING || old->state == CHILD_ST_REKEYED ||
+	    sa->req.kind == IKE_REQ_REKEY_IKE || sa->successor) {
+		log_info("ike: %s: peer rekeys CHILD_SA %s 0x%08x while %s, answering "
+			 "TEMPORARY_FAILURE",
+			 TAG(sa), old->cfg->name, old->spi_in,
+			 sa->req.kind == IKE_REQ_REKEY_IKE || sa->successor ?
+				 "the IKE SA is rekeyed" :
+				 old->state == CHILD_ST_DELETING ? "we delete it" :
+								   "it is replaced already");
+		ans->notify = IKEV2_N_TEMPORARY_FAILURE;
+		return;
+	}
+	eng_child_respond_cfg(eng, sa, &m->inner, ENG_CHILD_IN_CREATE, ke, ni->data, ni->len, nr,
+			      nr_len, old->cfg, ans);
+	if (ans->notify)
+		return;
+	c = ike_child_find_in(sa, eng_get32(ans->sa.props[0].spi));
+	if (!c)
+		return;
+	eng->stats.child_rekeyed++;
+	log_info("ike: %s: CHILD_SA %s 0x%08x rekeyed by peer, replaced by 0x%08x", TAG(sa),
+		 old->cfg->name, old->spi_in, c->spi_in);
+	if (old->state == CHILD_ST_REKEYING) {
+		/* 2.8.1: ours is out too; its answer decides */
+		old->has_coll = true;
+		old->coll.spi_in = c->spi_in;
+		eng_nonce_lower(ni->data, ni->len, nr, nr_len, old->coll.nonce,
+				&old->coll.nonce_len);
+		return;
+	}
+	/* the peer deletes the old one */
+	old->state = CHILD_ST_REKEYED;
+	eng_expire_by(&old->expire_ms, now + ENG_REKEYED_GRACE_MS);
+}
+
+/*
+ * A new IKE SA replacing @old (2.18): SKEYSEED = prf(SK_d (old), g^ir (new)
+ * | Ni | Nr), keys with the new SPIs, the old one's peer, addresses and
+ * connection; established, in the table, message IDs from 0.
+ */
+static struct ike_sa *eng_ike_rekeyed_new(struct engine *eng, struct ike_sa *old, bool initiator,
+					  uint64_t ispi, uint64_t rspi,
+					  const struct proposal_choice *ch, const uint8_t *ni,
+					  size_t ni_len, const uint8_t *nr, size_t nr_len,
+					  const uint8_t *gir, size_t gir_len, uint64_t now)
+{
+	uint8_t ss[CRYPTO_PRF_MAX];
+	struct ike_sa *sa;
+	int err;
+
+	if (ni_len > sizeof(old->ni) || nr_len > sizeof(old->nr))
+		return NULL;
+	sa = ike_sa_new(initiator, old->conn, (const struct sockaddr *)&old->local,
+			(const struct sockaddr *)&old->remote, now);
+	if (!sa)
+		return NULL;
+	sa->ispi = ispi;
+	sa->rspi = rspi;
+	sa->alg = *ch;
+	sa->ke_group = ch->dh;
+	memcpy(sa->ni, ni, ni_len);
+	sa->ni_len = ni_len;
+	memcpy(sa->nr, nr, nr_len);
+	sa->nr_len = nr_len;
+	memcpy(sa->peer_id, old->peer_id, old->peer_id_len);
+	sa->peer_id_len = old->peer_id_len;
+	sa->natd = old->natd;
+	sa->nat_local = old->nat_local;
+	sa->nat_remote = old->nat_remote;
+	sa->nat_fake = old->nat_fake;
+	sa->ka_next_ms = old->ka_next_ms;
+	sa->suite.encr = ch->encr;
+	sa->suite.encr_keylen = ch->encr_keylen;
+	sa->suite.prf = ch->prf;
+	sa->suite.integ = ch->integ;
+	sa->suite.dh = ch->dh;
+	err = crypto_suite_check(&sa->suite);
+	if (!err)
+		err = crypto_skeyseed_rekey(old->suite.prf, old->keys.sk_d, old->keys.prf_len, gir,
+					    gir_len, ni, ni_len, nr, nr_len, ss);
+	if (!err)
+		err = crypto_ike_keys_derive(&sa->suite, ss, ni, ni_len, nr, nr_len, ispi, rspi,
+					     &sa->keys);
+	explicit_bzero(ss, sizeof(ss));
+	if (!err)
+		err = crypto_sk_init(&sa->sk_out, &sa->suite,
+				     initiator ? sa->keys.sk_ei : sa->keys.sk_er,
+				     initiator ? sa->keys.sk_ai : sa->keys.sk_ar);
+	if (!err)
+		err = crypto_sk_init(&sa->sk_in, &sa->suite,
+				     initiator ? sa->keys.sk_er : sa->keys.sk_ei,
+				     initiator ? sa->keys.sk_ar : sa->keys.sk_ai);
+	if (err) {
+		ike_sa_free(sa);
+		return NULL;
+	}
+	sa->keyed = true;
+	sa->state = IKE_ST_ESTABLISHED;
+	eng_ike_timers(sa, now);
+	ike_sa_table_add(&eng->sas, sa);
+	eng->stats.ike_rekeyed++;
+	return sa;
+}
+
+/* Children and virtual IPs of @old go to @new, which replaces it. */
+static void eng_ike_handover(struct ike_sa *old, struct ike_sa *new)
+{
+	struct child_sa **pp = &new->children;
+	char tagbuf[160], newtag[160];
+
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = old->children;
+	old->children = NULL;
+	new->vips_peer = old->vips_peer;
+	memset(&old->vips_peer, 0, sizeof(old->vips_peer));
+	new->vips_own = old->vips_own;
+	memset(&old->vips_own, 0, sizeof(old->vips_own));
+	old->successor = ike_sa_local_spi(new);
+	old->rekey_ms = 0;
+	eng_tag(new, newtag, sizeof(newtag));
+	log_info("ike: %s: IKE SA rekeyed, replaced by %s", TAG(old), newtag);
+}
+
+/* Initiator: CREATE_CHILD_SA rekeying @sa with a new SPI, nonce and key
+ * pair (in sa->req); @ke forces the group. */
+static int eng_ike_rekey_start(struct engine *eng, struct ike_sa *sa, uint16_t ke, uint64_t now)
+{
+	uint8_t spi[8], pub[DH_MAX_PUBLIC_LEN];
+	struct ikev2_sa offer;
+	struct ikev2_enc e;
+	char tagbuf[160];
+	size_t len;
+	int err;
+
+	ke = ke ?: sa->alg.dh ?: proposal_first_ke(&sa->conn->proposals);
+	len = dh_public_len(ke);
+	err = ike_sa_new_spi(&eng->sas, &sa->req.rekey_ike_spi);
+	if (!err && RAND_bytes(sa->req.child_nonce, IKE_NONCE_LEN) != 1)
+		err = -EIO;
+	if (!err)
+		err = dh_new(ke, &sa->req.child_dh);
+	if (!err)
+		err = dh_public(sa->req.child_dh, pub, len);
+	eng_put64(spi, sa->req.rekey_ike_spi);
+	if (!err)
+		err = proposal_build(&sa->conn->proposals, IKEV2_PROTO_IKE, spi, 8, ke, 0, &offer);
+	if (err) {
+		ike_req_done(&sa->req);
+		return err;
+	}
+	sa->req.child_ke = ke;
+	eng_req_begin(eng, sa, &e, IKEV2_EXCH_CREATE_CHILD_SA);
+	ikev2_enc_sa(&e, &offer);
+	ikev2_enc_nonce(&e, sa->req.child_nonce, IKE_NONCE_LEN);
+	ikev2_enc_ke(&e, ke, pub, len);
+	err = eng_req_finish(eng, sa, &e, IKE_REQ_REKEY_IKE, now);
+	if (err) {
+		ike_req_done(&sa->req);
+		return err;
+	}
+	log_info("ike: %s: rekeying IKE SA, new SPI %016" PRIx64 "_i", TAG(sa),
+		 sa->req.rekey_ike_spi);
+	return 0;
+}
+
+/* Our rekey of @sa did not work: the peer's (a collision) may have. */
+static void eng_ike_rekey_failed(struct engine *eng, struct ike_sa *sa, const char *why,
+				 uint64_t now)
+{
+	struct ike_sa *theirs = sa->coll_spi ? ike_sa_lookup(&eng->sas, sa->coll_spi) : NULL;
+	char tagbuf[160];
+
+	sa->coll_spi = 0;
+	if (theirs && theirs->state == IKE_ST_ESTABLISHED) {
+		eng_ike_handover(sa, theirs);
+		eng_expire_by(&sa->expire_ms, now + ENG_REKEYED_GRACE_MS);
+		return;
+	}
+	sa->rekey_ms = now + eng_retry_ms();
+	log_info("ike: %s: IKE SA rekey failed (%s), retrying in %" PRIu64 " s", TAG(sa), why,
+		 (sa->rekey_ms - now) / 1000);
+}
+
+/* Initiator: the answer to our IKE SA rekey. */
+static void eng_ike_rekey_response(struct engine *eng, struct ike_sa *sa, struct ikev2_msg *m,
+				   uint64_t now)
+{
+	struct ikev2_pld *p_sa, *p_ke, *p_nonce;
+	uint8_t gir[DH_MAX_SECRET_LEN], ours[IKEV2_NONCE_MAX];
+	struct ike_sa *new, *theirs;
+	struct proposal_choice ch;
+	struct ikev2_blob nonce;
+	struct ikev2_notify n;
+	struct ikev2_sa rsa;
+	struct ikev2_ke ke;
+	size_t ours_len;
+	uint16_t notify;
+	char tagbuf[160];
+
+	if (eng_find_notify(&m->inner, IKEV2_N_INVALID_KE_PAYLOAD, &n) && n.len == 2) {
+		uint16_t group = (uint16_t)(n.data[0] << 8 | n.data[1]);
+
+		if (group && group != sa->req.child_ke &&
+		    proposal_has_ke(&sa->conn->proposals, group) && dh_group_supported(group)) {
+			log_info("ike: %s: IKE SA rekey: peer wants KE group %s, retrying",
+				 TAG(sa), ikev2_xform_id_name(IKEV2_XFORM_DH, group));
+			ike_req_done(&sa->req);
+			if (eng_ike_rekey_start(eng, sa, group, now))
+				eng_ike_rekey_failed(eng, sa, "cannot retry", now);
+			return;
+		}
+	}
+	notify = eng_error_notify(&m->inner);
+	if (notify) {
+		ike_req_done(&sa->req);
+		eng_ike_rekey_failed(eng, sa, ikev2_notify_name(notify), now);
+		return;
+	}
+	p_sa = ikev2_pld_find(&m->inner, IKEV2_PLD_SA, 0);
+	p_ke = ikev2_pld_find(&m->inner, IKEV2_PLD_KE, 0);
+	p_nonce = ikev2_pld_find(&m->inner, IKEV2_PLD_NONCE, 0);
+	if (!p_sa || !p_ke || !p_nonce || ikev2_pld_parse_sa(p_sa, &rsa, NULL) ||
+	    ikev2_pld_parse_ke(p_ke, &ke, NULL) || ikev2_pld_parse_nonce(p_nonce, &nonce, NULL) ||
+	    proposal_check_reply(&sa->conn->proposals, IKEV2_PROTO_IKE, &rsa, sa->req.child_ke, 0,
+				 &ch) ||
+	    ch.spi_size != 8 || !eng_get64(ch.spi) || ke.group != ch.dh ||
+	    dh_derive(sa->req.child_dh, ke.data, ke.len, gir, dh_secret_len(ch.dh))) {
+		ike_req_done(&sa->req);
+		explicit_bzero(gir, sizeof(gir));
+		eng_ike_rekey_failed(eng, sa, "malformed or unacceptable answer", now);
+		return;
+	}
+	new = eng_ike_rekeyed_new(eng, sa, true, sa->req.rekey_ike_spi, eng_get64(ch.spi), &ch,
+				  sa->req.child_nonce, IKE_NONCE_LEN, nonce.data, nonce.len, gir,
+				  dh_secret_len(ch.dh), now);
+	explicit_bzero(gir, sizeof(gir));
+	eng_nonce_lower(sa->req.child_nonce, IKE_NONCE_LEN, nonce.data, nonce.len, ours,
+			&ours_len);
+	ike_req_done(&sa->req);
+	if (!new) {
+		eng_ike_rekey_failed(eng, sa, "key derivation failed", now);
+		return;
+	}
+	theirs = sa->coll_spi ? ike_sa_lookup(&eng->sas, sa->coll_spi) : NULL;
+	sa->coll_spi = 0;
+	if (theirs && theirs->state == IKE_ST_ESTABLISHED &&
+	    eng_nonce_less(ours, ours_len, sa->coll_nonce, sa->coll_nonce_len)) {
+		/* 2.8.1: ours has the lowest nonce and goes; the peer's SA
+		 * survives and the peer deletes the old one */
+		log_info("ike: %s: IKE SA rekey collision lost", TAG(sa));
+		eng_ike_handover(sa, theirs);
+		eng_expire_by(&sa->expire_ms, now + ENG_REKEYED_GRACE_MS);
+		new->del_pending = true;
+		new->rekey_ms = 0;
+		eng_sa_work(eng, new, now);
+		return;
+	}
+	if (theirs && theirs->state == IKE_ST_ESTABLISHED) {
+		log_info("ike: %s: IKE SA rekey collision won", TAG(sa));
+		theirs->rekey_ms = 0;
+		eng_expire_by(&theirs->expire_ms, now + ENG_REKEYED_GRACE_MS);
+		theirs->successor = ike_sa_local_spi(new);
+	}
+	eng_ike_handover(sa, new);
+	sa->del_pending = true;
+}
+
+/* Responder: the peer's CREATE_CHILD_SA with an IKE proposal (1.3.2). */
+static void eng_ike_rekey_request(struct engine *eng, struct ike_sa *sa, struct ikev2_msg *m,
+				  const struct ikev2_sa *offer, const struct ikev2_blob *ni,
+				  const struct ikev2_ke *ke, uint64_t now)
+{
+	uint8_t gir[DH_MAX_SECRET_LEN], pub[DH_MAX_PUBLIC_LEN], nr[IKE_NONCE_LEN], nd[2];
+	struct ike_sa *new = NULL;
+	struct proposal_choice ch;
+	struct dh_ctx *dh = NULL;
+	struct ikev2_sa answer;
+	struct ikev2_enc e;
+	uint16_t notify = 0;
+	uint64_t spi = 0;
+	size_t nd_len = 0;
+	char tagbuf[160];
+
+	/* 2.25.2: not while a child of ours is under way, nor twice */
+	if (sa->successor || sa->del_pending || sa->req.kind == IKE_REQ_CHILD ||
+	    sa->req.kind == IKE_REQ_REKEY_CHILD || sa->req.kind == IKE_REQ_DEL_CHILD ||
+	    sa->req.kind == IKE_REQ_DEL_IKE) {
+		notify = IKEV2_N_TEMPORARY_FAILURE;
+	} else if (!ke) {
+		notify = IKEV2_N_INVALID_SYNTAX;
+	} else if (proposal_select(&sa->conn->proposals, IKEV2_PROTO_IKE, offer, ke->group, 0,
+				   &ch)) {
+		if (!proposal_select(&sa->conn->proposals, IKEV2_PROTO_IKE, offer, -1, 0, &ch)) {
+			notify = IKEV2_N_INVALID_KE_PAYLOAD;
+			nd[0] = ch.dh >> 8;
+			nd[1] = ch.dh & 0xff;
+			nd_len = 2;
+		} else {
+			notify = IKEV2_N_NO_PROPOSAL_CHOSEN;
+		}
+	} else if (ch.spi_size != 8 || !eng_get64(ch.spi)) {
+		notify = IKEV2_N_INVALID_SYNTAX;
+	} else if (ike_sa_new_spi(&eng->sas, &spi) || RAND_bytes(nr, sizeof(nr)) != 1 ||
+		   dh_new(ch.dh, &dh) || dh_public(dh, pub, dh_public_len(ch.dh)) ||
+		   dh_derive(dh, ke->data, ke->len, gir, dh_secret_len(ch.dh))) {
+		notify = ke && ke->group == ch.dh ? IKEV2_N_NO_PROPOSAL_CHOSEN :
+						    IKEV2_N_INVALID_SYNTAX;
+	} else {
+		new = eng_ike_rekeyed_new(eng, sa, false, eng_get64(ch.spi), spi, &ch, ni->data,
+					  ni->len, nr, sizeof(nr), gir, dh_secret_len(ch.dh), now);
+		if (!new)
+			notify = IKEV2_N_NO_PROPOSAL_CHOSEN;
+	}
+	dh_free(dh);
+	explicit_bzero(gir, sizeof(gir));
+	if (notify)
+		log_info("ike: %s: peer's IKE SA rekey refused: %s", TAG(sa),
+			 ikev2_notify_name(notify));
+	eng_reply_begin(eng, sa, &e, m);
+	if (notify) {
+		ikev2_enc_notify(&e, IKEV2_PROTO_NONE, NULL, 0, notify, nd, nd_len);
+	} else {
+		eng_put64(ch.spi, spi);
+		proposal_choice_to_sa(&ch, &answer);
+		ikev2_enc_sa(&e, &answer);
+		ikev2_enc_nonce(&e, nr, sizeof(nr));
+		ikev2_enc_ke(&e, ch.dh, pub, dh_public_len(ch.dh));
+	}
+	if (eng_reply_finish(eng, sa, &e) || !new) {
+		if (new)
+			eng_ike_kill(eng, new, "failed: cannot answer the rekey");
+		eng_reap(eng, new);
+		return;
+	}
+	if (sa->req.kind == IKE_REQ_REKEY_IKE) {
+		/* 2.8.1: ours is out too; its answer decides */
+		sa->coll_spi = ike_sa_local_spi(new);
+		eng_nonce_lower(ni->data, ni->len, nr, sizeof(nr), sa->coll_nonce,
+				&sa->coll_nonce_len);
+		return;
+	}
+	/* the peer deletes the old SA */
+	eng_ike_handover(sa, new);
+	eng_expire_by(&sa->expire_ms, now + ENG_REKEYED_GRACE_MS);
+}
+
+/*
+ * Our next request when the window is free: Deletes first (SAs replaced by
+ * a rekey, redundant ones of a collision, expired children), then a due
+ * IKE rekey, then due child rekeys.
+ */
+static void eng_sa_work(struct engine *eng, struct ike_sa *sa, uint64_t now)
+{
+	struct child_sa *c;
+	char tagbuf[160];
+	int err;
+
+	if (sa->state != IKE_ST_ESTABLISHED || sa->req.kind != IKE_REQ_NONE)
+		return;
+	if (sa->del_pending) {
+		sa->del_pending = false;
+		if (eng_ike_delete_send(eng, sa, now))
+			eng_ike_kill(eng, sa, "replaced (cannot send Delete)");
+		return;
+	}
+	for (c = sa->children; c; c = c->next) {
+		if (!c->del_pending)
+			continue;
+		err = eng_child_delete_send(eng, sa, c, &c->spi_in, 1, now);
+		if (err) {
+			log_warn("ike: %s: cannot send Delete: %s", TAG(sa), strerror(-err));
+			eng_child_remove(eng, sa, c, "removed");
+		}
+		return;
+	}
+	if (sa->n_expired) {
+		unsigned int n = sa->n_expired;
+
+		sa->n_expired = 0;
+		if (eng_child_delete_send(eng, sa, NULL, sa->expired_spis, n, now))
+			log_warn("ike: %s: cannot send Delete for expired CHILD_SAs", TAG(sa));
+		return;
+	}
+	if (sa->successor)
+		return;
+	if (sa->rekey_ms && now >= sa->rekey_ms) {
+		err = eng_ike_rekey_start(eng, sa, 0, now);
+		if (err)
+			eng_ike_rekey_failed(eng, sa, strerror(-err), now);
+		return;
+	}
+	for (c = sa->children; c; c = c->next) {
+		if (c->state != CHILD_ST_INSTALLED || !c->rekey_ms || now < c->rekey_ms)
+			continue;
+		err = eng_child_rekey_start(eng, sa, c, 0, now);
+		if (err) {
+			c->rekey_ms = now + eng_retry_ms();
+			log_warn("ike: %s: cannot rekey CHILD_SA %s: %s", TAG(sa), c->cfg->name,
+				 strerror(-err));
+		}
+		return;
+	}
+}
+
+/* life_time of children (the kernel's hard expiry does the same to the
+ * states) and the IKE SA's rekey_time + over_time. */
+static void eng_sa_expire(struct engine *eng, struct ike_sa *sa, uint64_t now)
+{
+	struct child_sa *c, *next;
+	char tagbuf[160];
+
+	if (sa->state != IKE_ST_ESTABLISHED && sa->state != IKE_ST_DELETING)
+		return;
+	for (c = sa->children; c; c = next) {
+		next = c->next;
+		if (!c->expire_ms || now < c->expire_ms)
+			continue;
+		if (c->state != CHILD_ST_DELETING &&
+		    sa->n_expired < ENG_N_EXPIRED)
+			sa->expired_spis[sa->n_expired++] = c->spi_in;
+		eng_child_remove(eng, sa, c,
+				 c->state == CHILD_ST_REKEYED ? "replaced, removed" : "expired");
+	}
+	if (sa->state != IKE_ST_ESTABLISHED || !sa->expire_ms || now < sa->expire_ms)
+		return;
+	sa->expire_ms = 0;
+	if (sa->successor && !sa->del_pending) {
+		eng_ike_kill(eng, sa, "replaced, removed");
+	} else if (sa->req.kind == IKE_REQ_NONE) {
+		log_info("ike: %s: IKE SA not rekeyed in time, deleting it", TAG(sa));
+		if (eng_ike_delete_send(eng, sa, now))
+			eng_ike_kill(eng, sa, "expired");
+	} else {
+		eng_ike_kill(eng, sa, "expired");
+	}
+}
+
 /* ---- input dispatch ---- */
 
 static int eng_child_start(struct engine *eng, struct ike_sa *sa, const struct conf_child *cc,
@@ -1483,7 +3033,11 @@ static void eng_response(struct engine *eng, struct ike_sa *sa, struct ikev2_msg
 		if (m->hdr.exchange != IKEV2_EXCH_IKE_AUTH)
 			break;
 		eng_auth_response(eng, sa, m);
+		eng_req_child_release(eng, sa);
 		ike_req_done(&sa->req);
+		if (sa->close_after_auth && sa->state == IKE_ST_ESTABLISHED &&
+		    engine_ike_delete(eng, ike_sa_local_spi(sa), now))
+			eng_ike_kill(eng, sa, "closed");
 		return;
 	case IKE_REQ_CHILD: {
 		const struct conf_child *cc = sa->req.child_cfg;
@@ -1492,11 +3046,24 @@ static void eng_response(struct engine *eng, struct ike_sa *sa, struct ikev2_msg
 		if (m->hdr.exchange != IKEV2_EXCH_CREATE_CHILD_SA)
 			break;
 		retry = eng_child_create_response(eng, sa, m);
+		eng_req_child_release(eng, sa);
 		ike_req_done(&sa->req);
-		if (retry && eng_child_start(eng, sa, cc, retry, now))
+		if (retry && eng_child_start(eng, sa, cc, retry, now)) {
 			log_warn("ike: %s: CHILD_SA %s: cannot retry", TAG(sa), cc->name);
+			eng_req_child_release(eng, sa);
+		}
 		return;
 	}
+	case IKE_REQ_REKEY_CHILD:
+		if (m->hdr.exchange != IKEV2_EXCH_CREATE_CHILD_SA)
+			break;
+		eng_child_rekey_response(eng, sa, m, now);
+		return;
+	case IKE_REQ_REKEY_IKE:
+		if (m->hdr.exchange != IKEV2_EXCH_CREATE_CHILD_SA)
+			break;
+		eng_ike_rekey_response(eng, sa, m, now);
+		return;
 	case IKE_REQ_DEL_CHILD:
 	case IKE_REQ_DEL_IKE:
 	case IKE_REQ_LIVENESS:
@@ -1667,10 +3234,12 @@ void engine_input(struct engine *eng, const uint8_t *pkt, size_t len, const stru
 		return;
 	}
 	sa->last_rx_ms = now;
+	eng_natt_follow(eng, sa, local, remote);
 	if (response)
 		eng_response(eng, sa, &m, now);
 	else
 		eng_request(eng, sa, &m);
+	eng_sa_work(eng, sa, now);
 	eng_reap(eng, sa);
 }
 
@@ -1691,6 +3260,28 @@ static bool eng_dpd_due(const struct ike_sa *sa, uint64_t now)
 	return sa->state == IKE_ST_ESTABLISHED && sa->conn->dpd_delay &&
 	       sa->req.kind == IKE_REQ_NONE &&
 	       now - sa->last_rx_ms >= (uint64_t)sa->conn->dpd_delay * 1000;
+}
+
+/* Rekeys wait for a free window (the response runs eng_sa_work()),
+ * expiries do not. */
+static void eng_sa_next_timeout(const struct ike_sa *sa, uint64_t *t)
+{
+	const struct child_sa *c;
+	bool idle = sa->req.kind == IKE_REQ_NONE && sa->state == IKE_ST_ESTABLISHED;
+
+	if (sa->state != IKE_ST_ESTABLISHED && sa->state != IKE_ST_DELETING)
+		return;
+	if (sa->expire_ms && sa->state == IKE_ST_ESTABLISHED && sa->expire_ms < *t)
+		*t = sa->expire_ms;
+	if (idle && !sa->successor && sa->rekey_ms && sa->rekey_ms < *t)
+		*t = sa->rekey_ms;
+	for (c = sa->children; c; c = c->next) {
+		if (c->expire_ms && c->expire_ms < *t)
+			*t = c->expire_ms;
+		if (idle && !sa->successor && c->state == CHILD_ST_INSTALLED && c->rekey_ms &&
+		    c->rekey_ms < *t)
+			*t = c->rekey_ms;
+	}
 }
 
 void engine_tick(struct engine *eng, uint64_t now)
@@ -1727,6 +3318,8 @@ void engine_tick(struct engine *eng, uint64_t now)
 				 TAG(sa), sa->req.msgid, sa->req.tries);
 			eng_ike_kill(eng, sa, "deleted");
 		}
+		eng_sa_expire(eng, sa, now);
+		eng_sa_work(eng, sa, now);
 		eng_reap(eng, sa);
 	}
 }
@@ -1748,6 +3341,7 @@ uint64_t engine_next_timeout(const struct engine *eng)
 			t = sa->last_rx_ms + (uint64_t)sa->conn->dpd_delay * 1000;
 		if (sa->state == IKE_ST_DEAD)
 			t = 0;
+		eng_sa_next_timeout(sa, &t);
 	}
 	return t;
 }
@@ -1804,18 +3398,34 @@ int engine_initiate(struct engine *eng, const char *conn_name, const char *child
 	return 0;
 }
 
-static int eng_sa_idle(struct engine *eng, uint64_t spi, struct ike_sa **out)
+/* The SA our SPI @spi names, or the one that replaced it (a rekey). */
+static int eng_sa_live(struct engine *eng, uint64_t spi, struct ike_sa **out)
 {
 	struct ike_sa *sa = ike_sa_lookup(&eng->sas, spi);
+	unsigned int hops = 0;
 
+	while (sa && sa->successor && hops++ < 8) {
+		struct ike_sa *next = ike_sa_lookup(&eng->sas, sa->successor);
+
+		if (!next || next->state == IKE_ST_DEAD)
+			break;
+		sa = next;
+	}
 	if (!sa || sa->state == IKE_ST_DEAD)
 		return -ENOENT;
 	if (sa->state != IKE_ST_ESTABLISHED)
 		return -EAGAIN;
-	if (sa->req.kind != IKE_REQ_NONE)
-		return -EBUSY;
 	*out = sa;
 	return 0;
+}
+
+static int eng_sa_idle(struct engine *eng, uint64_t spi, struct ike_sa **out)
+{
+	int err = eng_sa_live(eng, spi, out);
+
+	if (!err && (*out)->req.kind != IKE_REQ_NONE)
+		return -EBUSY;
+	return err;
 }
 
 int engine_child_create(struct engine *eng, uint64_t spi, const char *child, uint64_t now)
@@ -1830,7 +3440,10 @@ int engine_child_create(struct engine *eng, uint64_t spi, const char *child, uin
 	cc = conf_find_child(sa->conn, child);
 	if (!cc)
 		return -ENOENT;
-	return eng_child_start(eng, sa, cc, 0, now);
+	err = eng_child_start(eng, sa, cc, 0, now);
+	if (err)
+		eng_req_child_release(eng, sa);
+	return err;
 }
 
 /* CREATE_CHILD_SA request for @cc; @ke forces the KE group (a retry). */
@@ -1863,38 +3476,60 @@ static int eng_child_start(struct engine *eng, struct ike_sa *sa, const struct c
 
 int engine_child_delete(struct engine *eng, uint64_t spi, uint32_t spi_in, uint64_t now)
 {
-	struct ikev2_enc e;
+	struct child_sa *c;
 	struct ike_sa *sa;
-	uint8_t s[4];
 	int err;
 
 	err = eng_sa_idle(eng, spi, &sa);
 	if (err)
 		return err;
-	if (!ike_child_find_in(sa, spi_in))
+	c = ike_child_find_in(sa, spi_in);
+	if (!c)
 		return -ENOENT;
-	eng_put32(s, spi_in);
-	sa->req.del_spi = spi_in;
-	eng_req_begin(eng, sa, &e, IKEV2_EXCH_INFORMATIONAL);
-	ikev2_enc_delete(&e, IKEV2_PROTO_ESP, 4, s, 1);
-	return eng_req_finish(eng, sa, &e, IKE_REQ_DEL_CHILD, now);
+	return eng_child_delete_send(eng, sa, c, &c->spi_in, 1, now);
 }
 
 int engine_ike_delete(struct engine *eng, uint64_t spi, uint64_t now)
 {
-	struct ikev2_enc e;
 	struct ike_sa *sa;
 	int err;
 
 	err = eng_sa_idle(eng, spi, &sa);
 	if (err)
 		return err;
-	eng_req_begin(eng, sa, &e, IKEV2_EXCH_INFORMATIONAL);
-	ikev2_enc_delete(&e, IKEV2_PROTO_IKE, 0, NULL, 0);
-	err = eng_req_finish(eng, sa, &e, IKE_REQ_DEL_IKE, now);
-	if (!err)
-		ike_sa_set_state(&eng->sas, sa, IKE_ST_DELETING);
-	return err;
+	return eng_ike_delete_send(eng, sa, now);
+}
+
+int engine_rekey_ike(struct engine *eng, uint64_t spi, uint64_t now)
+{
+	struct ike_sa *sa;
+	int err;
+
+	err = eng_sa_live(eng, spi, &sa);
+	if (err)
+		return err;
+	sa->rekey_ms = now ?: 1;
+	eng_sa_work(eng, sa, now);
+	return 0;
+}
+
+int engine_rekey_child(struct engine *eng, uint64_t spi, uint32_t spi_in, uint64_t now)
+{
+	struct child_sa *c;
+	struct ike_sa *sa;
+	int err;
+
+	err = eng_sa_live(eng, spi, &sa);
+	if (err)
+		return err;
+	c = ike_child_find_in(sa, spi_in);
+	if (!c)
+		return -ENOENT;
+	if (c->state != CHILD_ST_INSTALLED)
+		return -EALREADY;
+	c->rekey_ms = now ?: 1;
+	eng_sa_work(eng, sa, now);
+	return 0;
 }
 
 int engine_liveness(struct engine *eng, uint64_t spi, uint64_t now)
@@ -1935,10 +3570,30 @@ int engine_new(const struct conf *conf, const struct engine_ops *ops,
 		eng->p.cookie_threshold = ENGINE_COOKIE_THRESHOLD;
 	eng->retx.timeout_ms = eng->p.retx_timeout_ms;
 	eng->retx.max_tries = eng->p.retx_tries;
+	for (size_t i = 0; i < conf->nconns; i++) {
+		const struct conf_conn *c = conf->conns[i];
+
+		if (c->reauth_time)
+			log_warn("ike: connection '%s': reauth_time = %us is not supported and "
+				 "ignored; %s",
+				 c->name, c->reauth_time,
+				 c->rekey_time ? "its IKE SAs are rekeyed at rekey_time instead" :
+						 "rekey_time = 0: its IKE SAs are never renewed");
+	}
 	err = cookie_init(&eng->cookie);
 	if (err) {
 		free(eng);
 		return err;
+	}
+	eng->pools = eng->p.pools;
+	if (!eng->pools) {
+		err = cp_pools_new(&eng->pools);
+		if (err) {
+			cookie_clear(&eng->cookie);
+			free(eng);
+			return err;
+		}
+		eng->own_pools = true;
 	}
 	*out = eng;
 	return 0;
@@ -1956,6 +3611,8 @@ void engine_free(struct engine *eng)
 		eng_reap(eng, sa);
 	}
 	cookie_clear(&eng->cookie);
+	if (eng->own_pools)
+		cp_pools_free(eng->pools);
 	free(eng);
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The IKEv2 exchange engine (RFC 7296): IKE_SA_INIT, IKE_AUTH with PSK,
- * CREATE_CHILD_SA for additional child SAs, INFORMATIONAL (delete, liveness),
- * cookies and INVALID_KE_PAYLOAD, in both roles.
+ * CREATE_CHILD_SA for additional child SAs and rekeys of child and IKE SAs,
+ * INFORMATIONAL (delete, liveness), cookies and INVALID_KE_PAYLOAD, in both
+ * roles.
  *
  * The engine owns no sockets and no timers: the daemon (or a test) feeds it
  * datagrams with engine_input() and the time with engine_tick(), and the
@@ -38,6 +39,7 @@ struct engine_child {
 	const struct conf_child *cfg;
 	uint64_t ispi, rspi; /* the IKE SA it belongs to */
 	const struct sockaddr *local, *remote;
+	bool encap; /* ESP in UDP (RFC 3948) between the ports of local/remote */
 	uint32_t spi_in, spi_out;
 	uint16_t encr, encr_keylen, integ; /* IKEv2 transform IDs, keylen in bits */
 	bool esn;
@@ -45,6 +47,10 @@ struct engine_child {
 	const uint8_t *encr_key_in, *integ_key_in;
 	const uint8_t *encr_key_out, *integ_key_out;
 	const struct ikev2_ts_list *ts_local, *ts_remote;
+	/* seconds, 0: none. The engine rekeys before and deletes the child at
+	 * life_time itself; the kernel state's hard add-expiry (xfrm
+	 * lifetime_cfg hard_add_expires_seconds) is the safety net. */
+	uint32_t life_time;
 };
 
 struct engine_ops {
@@ -57,6 +63,24 @@ struct engine_ops {
 	 * NULL: a random SPI unused by this engine's children. */
 	int (*alloc_spi)(void *arg, const struct sockaddr *local, const struct sockaddr *remote,
 			 uint32_t *spi);
+	/* Optional, initiator: the peer assigned us virtual IPs (CFG_REPLY);
+	 * add them to the host before the first child is installed. -errno
+	 * fails the IKE SA. vip_del() when the IKE SA is gone. */
+	int (*vip_add)(void *arg, const struct ike_sa *sa, const struct cp_vips *vips);
+	void (*vip_del)(void *arg, const struct ike_sa *sa, const struct cp_vips *vips);
+	/* Optional: an SPI from alloc_spi that no installed child took (the
+	 * negotiation failed or was abandoned): the daemon drops its larval
+	 * state. Called at most once per SPI. */
+	void (*release_spi)(void *arg, const struct sockaddr *local, const struct sockaddr *remote,
+			    uint32_t spi);
+	/* Optional: the IKE SA's addresses moved (a NAT changed the peer's
+	 * address or port); @c has the new ones, @old_remote the previous. */
+	void (*update_child)(void *arg, const struct engine_child *c,
+			     const struct sockaddr *old_remote);
+	/* Optional: a NAT keepalive (RFC 3948 2.3, one 0xff byte without the
+	 * non-ESP marker) from @local to @remote. */
+	void (*send_keepalive)(void *arg, const struct sockaddr *local,
+			       const struct sockaddr *remote);
 	void *arg;
 };
 
@@ -65,6 +89,9 @@ struct engine_params {
 	uint32_t retx_tries; /* sends of one request before giving up */
 	uint32_t half_open_timeout_ms; /* responder SAs waiting for IKE_AUTH */
 	uint32_t cookie_threshold; /* half-open SAs from which cookies are required */
+	/* Virtual IP pools shared with other engines (configuration
+	 * generations); NULL: the engine keeps its own. */
+	struct cp_pools *pools;
 };
 #define ENGINE_RETX_TIMEOUT_MS	    1000
 #define ENGINE_RETX_TRIES	    5
@@ -79,6 +106,7 @@ struct engine_stats {
 	uint64_t cookies_sent, invalid_ke_sent;
 	uint64_t ike_established, ike_deleted, auth_failed;
 	uint64_t child_installed, child_removed;
+	uint64_t ike_rekeyed, child_rekeyed; /* new SAs made by rekeys, both roles */
 };
 
 /* @params NULL: the defaults above; 0 fields take their default too.
@@ -92,9 +120,13 @@ void engine_free(struct engine *eng);
 void engine_input(struct engine *eng, const uint8_t *pkt, size_t len, const struct sockaddr *local,
 		  const struct sockaddr *remote, uint64_t now);
 /* Retransmissions, give-ups, half-open timeouts, liveness checks of idle
- * peers (dpd_delay), cookie secret rotation. Call it at engine_next_timeout()
+ * peers (dpd_delay), rekeys and expiries, cookie secret rotation. Call it at engine_next_timeout()
  * at the latest. */
 void engine_tick(struct engine *eng, uint64_t now);
+/* NAT keepalives every ENGINE_KEEPALIVE_MS for IKE SAs behind a NAT
+ * (ops.send_keepalive). Call it about once a second. */
+#define ENGINE_KEEPALIVE_MS 20000
+void engine_keepalive(struct engine *eng, uint64_t now);
 /* Time of the next engine_tick() that has work (may be in the past: call
  * it now), UINT64_MAX if none. */
 uint64_t engine_next_timeout(const struct engine *eng);
@@ -116,6 +148,15 @@ int engine_child_create(struct engine *eng, uint64_t spi, const char *child, uin
 int engine_child_delete(struct engine *eng, uint64_t spi, uint32_t spi_in, uint64_t now);
 /* INFORMATIONAL with a Delete for the IKE SA (and so all its children). */
 int engine_ike_delete(struct engine *eng, uint64_t spi, uint64_t now);
+/*
+ * Rekey now (as when rekey_time is reached): the IKE SA, or its child whose
+ * inbound SPI is @spi_in. Starts at once if the window is free, else when
+ * it is. -EALREADY: the child is being rekeyed or deleted already.
+ * Rekeys also run by themselves from engine_tick() (rekey_time, rand_time,
+ * life_time, over_time of the configuration).
+ */
+int engine_rekey_ike(struct engine *eng, uint64_t spi, uint64_t now);
+int engine_rekey_child(struct engine *eng, uint64_t spi, uint32_t spi_in, uint64_t now);
 /* Empty INFORMATIONAL request (liveness check); the give-up limit deletes
  * the IKE SA if the peer is gone. */
 int engine_liveness(struct engine *eng, uint64_t spi, uint64_t now);

@@ -24,7 +24,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <linux/udp.h>
 
+#include "dp_ike.h"
 #include "ike_sa.h"
 #include "kernel.h"
 #include "log.h"
@@ -36,20 +38,49 @@
 struct kernel_child {
 	struct kernel_child *next;
 	uint32_t spi_in, spi_out; /* both 0 for a trap */
-	struct sockaddr_storage local;
+	struct sockaddr_storage local, remote;
 	uint32_t reqid;
 	struct xfrm_nl_sa_id sa_in, sa_out;
 	bool sa_in_ok, sa_out_ok;
 	struct xfrm_nl_policy *pols;
 	bool *pol_ok;
 	size_t npols;
+	/* xipsec dataplane (dp_ike.h): record ids (0: none), the rules of
+	 * its PROTECT bucket (bucket 0 = this child's) */
+	uint32_t dp_in, dp_out;
+	struct spd_rule *dp_rules;
+	size_t dp_nrules;
+};
+
+/* A record or bucket name in the dataplane written by this run or an earlier one. */
+struct kernel_dp_obj {
+	uint32_t id; /* record id, 0 for a bucket */
+	uint32_t spi; /* record: SPI, host order */
+	char name[24]; /* bucket name */
+};
+
+/* An SPI from XFRM_MSG_ALLOCSPI whose larval state no child SA replaced yet. */
+struct kernel_larval {
+	struct kernel_larval *next;
+	struct xfrm_nl_sa_id id;
 };
 
 struct kernel {
 	struct xfrm_nl *nl;
 	char *state_path;
 	struct kernel_child *children;
+	struct kernel_larval *larval;
 	uint32_t next_reqid;
+	/* xipsec's pinned maps, when it is attached (kernel_dp_open) */
+	bool have_dp;
+	struct dp_maps dp;
+	struct spd_maps spd;
+	/* records and buckets of an earlier run, removed by kernel_dp_open();
+	 * bucket names this run wrote (so a rule-set rewrite finds them) */
+	struct kernel_dp_obj *dp_stale;
+	size_t ndp_stale;
+	char (*dp_names)[24];
+	size_t ndp_names, dp_names_cap;
 };
 
 /* ---- selectors ---- */
@@ -163,6 +194,14 @@ static void kernel_if_id(const struct conf_if_id *child, const struct conf_if_id
 
 	*has = x->value != 0;
 	*if_id = x->value;
+}
+
+/* Network order, as struct xfrm_encap_tmpl keeps it. */
+static __be16 kernel_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_port;
+	return ((const struct sockaddr_in6 *)sa)->sin6_port;
 }
 
 static void kernel_addr(const struct sockaddr *sa, xfrm_address_t *a)
@@ -305,6 +344,15 @@ static void kernel_write_sa(FILE *f, const struct xfrm_nl_sa_id *id, uint32_t re
 		id->mark.m, reqid);
 }
 
+/* dp ID SPI (a record of xipsec_sa) or dpb NAME (a bucket of the rule set) */
+static void kernel_write_dp(FILE *f, const struct kernel_dp_obj *o)
+{
+	if (o->id)
+		fprintf(f, "dp %x %x\n", o->id, o->spi);
+	else
+		fprintf(f, "dpb %s\n", o->name);
+}
+
 static void kernel_write_pol(FILE *f, const struct xfrm_nl_policy *p)
 {
 	fprintf(f, "pol %x ", p->dir);
@@ -332,7 +380,22 @@ static int kernel_save(struct kernel *k)
 		close(fd);
 		goto fail;
 	}
+	for (i = 0; i < k->ndp_stale; i++)
+		kernel_write_dp(f, &k->dp_stale[i]);
 	for (c = k->children; c; c = c->next) {
+		if (c->dp_out) {
+			struct kernel_dp_obj o = { .id = c->dp_out, .spi = c->spi_out };
+
+			kernel_write_dp(f, &o);
+			o.id = 0;
+			snprintf(o.name, sizeof(o.name), DP_IKE_BUCKET_PREFIX "%08x", c->spi_out);
+			kernel_write_dp(f, &o);
+		}
+		if (c->dp_in) {
+			struct kernel_dp_obj o = { .id = c->dp_in, .spi = c->spi_in };
+
+			kernel_write_dp(f, &o);
+		}
 		if (c->sa_in_ok)
 			kernel_write_sa(f, &c->sa_in, c->reqid);
 		if (c->sa_out_ok)
@@ -440,6 +503,34 @@ bad:
 	log_warn("kernel: bad line in %s ignored", k->state_path);
 }
 
+static void kernel_dp_stale_line(struct kernel *k, char *line)
+{
+	struct kernel_dp_obj o, *n;
+	char *w[4];
+	size_t nw;
+
+	memset(&o, 0, sizeof(o));
+	nw = kernel_words(line, w, 4);
+	if (nw == 3 && !strcmp(w[0], "dp")) {
+		if (kernel_num(w[1], &o.id) || kernel_num(w[2], &o.spi) || !o.id ||
+		    o.id >= XIPSEC_MAX_SA)
+			goto bad;
+	} else if (nw == 2 && !strcmp(w[0], "dpb") && strlen(w[1]) < sizeof(o.name) &&
+		   !strncmp(w[1], DP_IKE_BUCKET_PREFIX, sizeof(DP_IKE_BUCKET_PREFIX) - 1)) {
+		memcpy(o.name, w[1], strlen(w[1]) + 1);
+	} else {
+		goto bad;
+	}
+	n = realloc(k->dp_stale, (k->ndp_stale + 1) * sizeof(*n));
+	if (!n)
+		return;
+	k->dp_stale = n;
+	k->dp_stale[k->ndp_stale++] = o;
+	return;
+bad:
+	log_warn("kernel: bad dataplane line in %s ignored", k->state_path);
+}
+
 static void kernel_remove_leftovers(struct kernel *k)
 {
 	char line[512];
@@ -459,6 +550,11 @@ static void kernel_remove_leftovers(struct kernel *k)
 	while (fgets(line, sizeof(line), f))
 		if (!strncmp(line, "sa ", 3))
 			kernel_leftover(k, line);
+	/* dataplane entries wait for kernel_dp_open(), which has the maps */
+	rewind(f);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "dp", 2))
+			kernel_dp_stale_line(k, line);
 	fclose(f);
 }
 
@@ -774,9 +870,54 @@ static void kernel_child_undo(struct kernel *k, struct kernel_child *kc)
 
 static void kernel_child_free(struct kernel_child *kc)
 {
+	free(kc->dp_rules);
 	free(kc->pols);
 	free(kc->pol_ok);
 	free(kc);
+}
+
+static struct kernel_larval **kernel_larval_find(struct kernel *k, const struct xfrm_nl_sa_id *id)
+{
+	struct kernel_larval **pp;
+
+	for (pp = &k->larval; *pp; pp = &(*pp)->next)
+		if ((*pp)->id.spi == id->spi && (*pp)->id.family == id->family &&
+		    !memcmp(&(*pp)->id.daddr, &id->daddr, sizeof(id->daddr)))
+			return pp;
+	return NULL;
+}
+
+/* An inbound SPI from ALLOCSPI replaces its larval state (UPDSA: NEWSA
+ * would be refused with EEXIST); one that expired meanwhile is free again. */
+static int kernel_add_sa_spi(struct kernel *k, const struct xfrm_nl_sa *sa, bool in)
+{
+	struct kernel_larval **pp, *l;
+	struct xfrm_nl_sa_id id;
+	int err;
+
+	xfrm_nl_sa_to_id(sa, &id);
+	pp = in ? kernel_larval_find(k, &id) : NULL;
+	if (!pp)
+		return xfrm_nl_sa_add(k->nl, sa, false);
+	err = xfrm_nl_sa_add(k->nl, sa, true);
+	if (err == -ESRCH || err == -ENOENT)
+		err = xfrm_nl_sa_add(k->nl, sa, false);
+	if (!err) {
+		l = *pp;
+		*pp = l->next;
+		free(l);
+	}
+	return err;
+}
+
+static void kernel_encap(struct xfrm_nl_sa *sa, const struct sockaddr *src,
+			 const struct sockaddr *dst)
+{
+	sa->has_encap = true;
+	memset(&sa->encap, 0, sizeof(sa->encap));
+	sa->encap.encap_type = UDP_ENCAP_ESPINUDP;
+	sa->encap.encap_sport = kernel_port(src);
+	sa->encap.encap_dport = kernel_port(dst);
 }
 
 static int kernel_add_sa(struct kernel *k, const struct engine_child *c, bool in,
@@ -788,6 +929,9 @@ static int kernel_add_sa(struct kernel *k, const struct engine_child *c, bool in
 	int err;
 
 	xfrm_nl_sa_init(&sa, c->local->sa_family);
+	/* Safety net only: the engine rekeys before and deletes at life_time. */
+	if (c->life_time)
+		sa.lft.hard_add_expires_seconds = c->life_time;
 	kernel_addr(in ? c->remote : c->local, &sa.saddr);
 	kernel_addr(in ? c->local : c->remote, &sa.daddr);
 	sa.spi = htonl(in ? c->spi_in : c->spi_out);
@@ -801,10 +945,12 @@ static int kernel_add_sa(struct kernel *k, const struct engine_child *c, bool in
 		return err;
 	kernel_if_id(in ? &cfg->if_id_in : &cfg->if_id_out, in ? &conn->if_id_in : &conn->if_id_out,
 		     &sa.has_if_id, &sa.if_id);
+	if (c->encap)
+		kernel_encap(&sa, in ? c->remote : c->local, in ? c->local : c->remote);
 	err = kernel_algs(c, &sa, in ? c->encr_key_in : c->encr_key_out,
 			  in ? c->integ_key_in : c->integ_key_out);
 	if (!err)
-		err = xfrm_nl_sa_add(k->nl, &sa, false);
+		err = kernel_add_sa_spi(k, &sa, in);
 	xfrm_nl_sa_scrub(&sa);
 	if (err) {
 		log_err("kernel: add %s SA 0x%08x: %s%s%s", in ? "inbound" : "outbound",
@@ -818,6 +964,297 @@ static int kernel_add_sa(struct kernel *k, const struct engine_child *c, bool in
 	else
 		kc->sa_out_ok = true;
 	return 0;
+}
+
+/* ---- the xipsec dataplane (dp_ike.h) ---- */
+
+static bool kernel_dp_owned(const struct spd_bucket *b, void *arg)
+{
+	const struct kernel *k = arg;
+	size_t i;
+
+	if (!dp_ike_bucket(b))
+		return false;
+	for (i = 0; i < k->ndp_names; i++)
+		if (!strncmp(k->dp_names[i], b->name, sizeof(b->name)))
+			return true;
+	for (i = 0; i < k->ndp_stale; i++)
+		if (!k->dp_stale[i].id && !strncmp(k->dp_stale[i].name, b->name, sizeof(b->name)))
+			return true;
+	return false;
+}
+
+static int kernel_dp_name_add(struct kernel *k, const char *name)
+{
+	if (k->ndp_names == k->dp_names_cap) {
+		size_t cap = k->dp_names_cap ? 2 * k->dp_names_cap : 16;
+		void *n = realloc(k->dp_names, cap * sizeof(*k->dp_names));
+
+		if (!n)
+			return -ENOMEM;
+		k->dp_names = n;
+		k->dp_names_cap = cap;
+	}
+	snprintf(k->dp_names[k->ndp_names++], sizeof(k->dp_names[0]), "%s", name);
+	return 0;
+}
+
+/*
+ * Our part of the rule set := one PROTECT bucket per child with its rules.
+ * Buckets this run wrote before (dp_names) and stale ones of an earlier run
+ * are replaced; everything else (`xipsec load`'s, another xiked's) stays.
+ */
+static int kernel_dp_sync(struct kernel *k)
+{
+	struct spd_set mine;
+	struct spd_error e;
+	const struct kernel_child *c;
+	size_t nr = 0, nb = 0;
+	int err = -ENOMEM;
+
+	memset(&mine, 0, sizeof(mine));
+	for (c = k->children; c; c = c->next)
+		if (c->dp_out) {
+			nr += c->dp_nrules;
+			nb++;
+		}
+	mine.rules = calloc(nr + 1, sizeof(*mine.rules));
+	mine.buckets = calloc(nb + 1, sizeof(*mine.buckets));
+	if (!mine.rules || !mine.buckets)
+		goto out;
+	for (c = k->children; c; c = c->next) {
+		struct spd_bucket *b;
+		size_t i;
+
+		if (!c->dp_out)
+			continue;
+		b = &mine.buckets[mine.nbuckets];
+		b->action = SPD_ACT_PROTECT;
+		b->sa_id = c->dp_out;
+		snprintf(b->name, sizeof(b->name), DP_IKE_BUCKET_PREFIX "%08x", c->spi_out);
+		for (i = 0; i < c->dp_nrules; i++) {
+			mine.rules[mine.nrules] = c->dp_rules[i];
+			mine.rules[mine.nrules++].bucket = (uint32_t)mine.nbuckets;
+		}
+		mine.nbuckets++;
+	}
+	memset(&e, 0, sizeof(e));
+	err = dp_spd_replace(&k->spd, kernel_dp_owned, k, &mine, false, &e);
+	if (err) {
+		log_err("kernel: dataplane rule set: %s", e.msg[0] ? e.msg : strerror(-err));
+		goto out;
+	}
+	/* now exactly the current children's buckets are ours */
+	k->ndp_names = 0;
+	for (err = 0, nb = 0; !err && nb < mine.nbuckets; nb++)
+		err = kernel_dp_name_add(k, mine.buckets[nb].name);
+out:
+	spd_set_free(&mine);
+	return err;
+}
+
+static bool kernel_dp_id_used(uint32_t id, void *arg)
+{
+	const struct kernel *k = arg;
+	const struct kernel_child *c;
+
+	for (c = k->children; c; c = c->next)
+		if (c->dp_in == id || c->dp_out == id)
+			return true;
+	return false;
+}
+
+/* Clear record @id if it still holds @spi (host order): ours, not a reuse. */
+static void kernel_dp_rec_del(struct kernel *k, uint32_t id, uint32_t spi)
+{
+	struct xipsec_sa rec;
+	int err;
+
+	if (!id || dp_sa_get(&k->dp, id, &rec) || !rec.flags || rec.spi != htonl(spi))
+		return;
+	err = dp_sa_del(&k->dp, id);
+	if (err)
+		log_warn("kernel: clear %s[%u]: %s", XIPSEC_MAP_SA, id, strerror(-err));
+}
+
+static void kernel_dp_addr(const uint8_t *a, __be32 out[4])
+{
+	memcpy(out, a, 16);
+}
+
+/*
+ * The dataplane side of child @kc: an outbound record (mark id << 16) that a
+ * PROTECT bucket names, with one rule per prefix pair of the negotiated
+ * selectors (local -> remote), and an inbound record with the selectors the
+ * decrypted packets must match (at most XIPSEC_SA_MAX_SEL pairs, else any).
+ * Failures are logged: the kernel's own policies still carry the traffic.
+ */
+static void kernel_dp_add(struct kernel *k, struct kernel_child *kc, const struct engine_child *c)
+{
+	uint8_t la[KERNEL_PFX_MAX][16], ra[KERNEL_PFX_MAX][16], lp[KERNEL_PFX_MAX],
+		rp[KERNEL_PFX_MAX];
+	struct xipsec_sa out, in;
+	unsigned int i, j;
+	size_t cap = 0;
+	int nl, nr, x, y, err;
+
+	memset(&out, 0, sizeof(out));
+	memset(&in, 0, sizeof(in));
+	in.flags = XIPSEC_SA_F_INBOUND | XIPSEC_SA_F_INSTALLED;
+	in.spi = htonl(kc->spi_in);
+	in.reqid = kc->reqid;
+	for (i = 0; i < c->ts_local->n; i++) {
+		const struct ikev2_ts *lt = &c->ts_local->ts[i];
+
+		for (j = 0; j < c->ts_remote->n; j++) {
+			const struct ikev2_ts *rt = &c->ts_remote->ts[j];
+			size_t alen = kernel_ts_alen(lt);
+			uint8_t fam = alen == 16 ? XIPSEC_AF_INET6 : XIPSEC_AF_INET;
+			uint8_t proto;
+
+			if (lt->type != rt->type ||
+			    (lt->ipproto && rt->ipproto && lt->ipproto != rt->ipproto))
+				continue;
+			proto = lt->ipproto ? lt->ipproto : rt->ipproto;
+			nl = kernel_range_to_prefixes(lt->start_addr, lt->end_addr, alen, la, lp,
+						      KERNEL_PFX_MAX);
+			nr = kernel_range_to_prefixes(rt->start_addr, rt->end_addr, alen, ra, rp,
+						      KERNEL_PFX_MAX);
+			if (nl < 0 || nr < 0) {
+				err = nl < 0 ? nl : nr;
+				goto fail;
+			}
+			for (x = 0; x < nl; x++) {
+				for (y = 0; y < nr; y++) {
+					struct spd_rule *r;
+					__be32 a[4];
+
+					if (in.nsel < XIPSEC_SA_MAX_SEL) {
+						struct xipsec_sel *sel = &in.sel[in.nsel];
+
+						sel->family = fam;
+						kernel_dp_addr(ra[y], a);
+						dp_prefix_from_plen(&sel->src, fam, a, rp[y]);
+						kernel_dp_addr(la[x], a);
+						dp_prefix_from_plen(&sel->dst, fam, a, lp[x]);
+					}
+					in.nsel++; /* past the limit: "any" below */
+					if (kc->dp_nrules == cap) {
+						size_t ncap = cap ? 2 * cap : 4;
+						void *n = realloc(kc->dp_rules,
+								  ncap * sizeof(*kc->dp_rules));
+
+						if (!n) {
+							err = -ENOMEM;
+							goto fail;
+						}
+						kc->dp_rules = n;
+						cap = ncap;
+					}
+					r = &kc->dp_rules[kc->dp_nrules++];
+					memset(r, 0, sizeof(*r));
+					r->family = fam;
+					kernel_dp_addr(la[x], r->src);
+					r->src_plen = lp[x];
+					kernel_dp_addr(ra[y], r->dst);
+					r->dst_plen = rp[y];
+					r->proto = proto;
+					r->sport_lo = lt->start_port;
+					r->sport_hi = lt->end_port;
+					r->dport_lo = rt->start_port;
+					r->dport_hi = rt->end_port;
+					r->priority = DP_IKE_RULE_PRIORITY;
+				}
+			}
+		}
+	}
+	if (in.nsel > XIPSEC_SA_MAX_SEL) {
+		memset(in.sel, 0, sizeof(in.sel));
+		in.nsel = 2;
+		in.sel[0].family = XIPSEC_AF_INET;
+		in.sel[1].family = XIPSEC_AF_INET6;
+	}
+	err = dp_ike_sa_alloc(&k->dp, kernel_dp_id_used, k, &kc->dp_in);
+	if (!err)
+		err = dp_sa_set(&k->dp, kc->dp_in, &in);
+	if (err) {
+		kc->dp_in = 0;
+		goto fail;
+	}
+	err = dp_ike_sa_alloc(&k->dp, kernel_dp_id_used, k, &kc->dp_out);
+	if (!err) {
+		out.flags = XIPSEC_SA_F_OUTBOUND | XIPSEC_SA_F_INSTALLED;
+		out.spi = htonl(kc->spi_out);
+		out.reqid = kc->reqid;
+		out.mark = kc->dp_out << 16;
+		out.mark_mask = DP_IKE_MARK_MASK;
+		err = dp_sa_set(&k->dp, kc->dp_out, &out);
+	}
+	if (err) {
+		kc->dp_out = 0;
+		goto fail;
+	}
+	err = kernel_dp_sync(k);
+	if (err)
+		goto fail;
+	log_info("kernel: dataplane: SA records %u (in 0x%08x) and %u (out 0x%08x), "
+		 "bucket " DP_IKE_BUCKET_PREFIX "%08x with %zu rules",
+		 kc->dp_in, kc->spi_in, kc->dp_out, kc->spi_out, kc->spi_out, kc->dp_nrules);
+	return;
+fail:
+	log_err("kernel: dataplane entries for SAs 0x%08x/0x%08x: %s", kc->spi_in, kc->spi_out,
+		strerror(-err));
+	kernel_dp_rec_del(k, kc->dp_out, kc->spi_out);
+	kernel_dp_rec_del(k, kc->dp_in, kc->spi_in);
+	kc->dp_in = kc->dp_out = 0;
+	kc->dp_nrules = 0;
+}
+
+/* @kc is already out of k->children: its rules go first, then its records
+ * (a PROTECT bucket never names a missing record). */
+static void kernel_dp_del(struct kernel *k, struct kernel_child *kc)
+{
+	if (!k->have_dp || (!kc->dp_in && !kc->dp_out))
+		return;
+	if (kc->dp_out)
+		kernel_dp_sync(k);
+	kernel_dp_rec_del(k, kc->dp_out, kc->spi_out);
+	kernel_dp_rec_del(k, kc->dp_in, kc->spi_in);
+	kc->dp_in = kc->dp_out = 0;
+}
+
+int kernel_dp_open(struct kernel *k, const char *pin_dir)
+{
+	size_t i;
+	int err;
+
+	err = dp_maps_open_pinned(&k->dp, pin_dir);
+	if (err)
+		return err;
+	err = spd_maps_open_pinned(&k->spd, pin_dir);
+	if (err) {
+		dp_maps_close(&k->dp);
+		return err;
+	}
+	k->have_dp = true;
+	/* leftovers of an earlier run: rules first, then records */
+	for (i = 0; i < k->ndp_stale; i++)
+		if (!k->dp_stale[i].id)
+			break;
+	if (i < k->ndp_stale && !kernel_dp_sync(k))
+		log_info("kernel: dataplane rules of an earlier run removed");
+	for (i = 0; i < k->ndp_stale; i++)
+		kernel_dp_rec_del(k, k->dp_stale[i].id, k->dp_stale[i].spi);
+	free(k->dp_stale);
+	k->dp_stale = NULL;
+	k->ndp_stale = 0;
+	kernel_save(k);
+	return 0;
+}
+
+bool kernel_dp_active(const struct kernel *k)
+{
+	return k->have_dp;
 }
 
 int kernel_install_child(void *arg, const struct engine_child *c)
@@ -853,6 +1290,7 @@ int kernel_install_child(void *arg, const struct engine_child *c)
 	kc->spi_in = c->spi_in;
 	kc->spi_out = c->spi_out;
 	memcpy(&kc->local, c->local, ike_addr_len(c->local));
+	memcpy(&kc->remote, c->remote, ike_addr_len(c->remote));
 	if (cfg->reqid) {
 		kc->reqid = cfg->reqid;
 	} else {
@@ -902,9 +1340,12 @@ int kernel_install_child(void *arg, const struct engine_child *c)
 		kernel_save(k);
 		goto fail;
 	}
+	if (k->have_dp)
+		kernel_dp_add(k, kc, c);
 	kernel_save(k);
-	log_info("kernel: child %s installed: SAs in 0x%08x out 0x%08x, reqid %u, %zu policies",
-		 cfg->name, c->spi_in, c->spi_out, kc->reqid, kc->npols);
+	log_info("kernel: child %s installed: SAs in 0x%08x out 0x%08x, reqid %u, %zu policies%s",
+		 cfg->name, c->spi_in, c->spi_out, kc->reqid, kc->npols,
+		 c->encap ? ", UDP-encapsulated" : "");
 	return 0;
 fail:
 	kernel_child_free(kc);
@@ -1000,12 +1441,100 @@ void kernel_remove_child(void *arg, const struct engine_child *c)
 			 c->spi_out);
 		return;
 	}
-	kernel_child_undo(k, kc);
 	*pp = kc->next;
+	kernel_dp_del(k, kc);
+	kernel_child_undo(k, kc);
 	kernel_save(k);
 	log_info("kernel: child %s removed: SAs in 0x%08x out 0x%08x, reqid %u",
 		 c->cfg ? c->cfg->name : "?", kc->spi_in, kc->spi_out, kc->reqid);
 	kernel_child_free(kc);
+}
+
+/*
+ * One state of @kc moved to new outer addresses: read it back (keys and
+ * sequence numbers included), then UPDSA when both addresses stay (a port
+ * change: the encapsulation ports change in place), else delete and add.
+ */
+static int kernel_move_sa(struct kernel *k, struct kernel_child *kc, bool in,
+			  const struct engine_child *c)
+{
+	struct xfrm_nl_sa_id *id = in ? &kc->sa_in : &kc->sa_out;
+	const struct sockaddr *src = in ? c->remote : c->local, *dst = in ? c->local : c->remote;
+	struct xfrm_nl_sa cur;
+	xfrm_address_t saddr, daddr;
+	bool same_key;
+	int err;
+
+	err = xfrm_nl_sa_get(k->nl, id, &cur);
+	if (err)
+		return err;
+	kernel_addr(src, &saddr);
+	kernel_addr(dst, &daddr);
+	/* UPDSA keeps the old source: a new one needs a new state as well */
+	same_key = !memcmp(&daddr, &cur.daddr, sizeof(daddr)) &&
+		   !memcmp(&saddr, &cur.saddr, sizeof(saddr));
+	cur.saddr = saddr;
+	cur.daddr = daddr;
+	if (c->encap)
+		kernel_encap(&cur, src, dst);
+	if (same_key) {
+		err = xfrm_nl_sa_add(k->nl, &cur, true);
+	} else {
+		err = xfrm_nl_sa_del(k->nl, id);
+		if (!err || err == -ENOENT)
+			err = xfrm_nl_sa_add(k->nl, &cur, false);
+		if (!err)
+			xfrm_nl_sa_to_id(&cur, id);
+	}
+	xfrm_nl_sa_scrub(&cur);
+	return err;
+}
+
+void kernel_update_child(void *arg, const struct engine_child *c,
+			 const struct sockaddr *old_remote)
+{
+	struct kernel *k = arg;
+	struct kernel_child *kc;
+	char was[80], now[80];
+	size_t i;
+	int err = 0;
+
+	for (kc = k->children; kc; kc = kc->next)
+		if (kc->spi_in == c->spi_in && kc->spi_out == c->spi_out &&
+		    ike_addr_equal((const struct sockaddr *)&kc->remote, old_remote))
+			break;
+	if (!kc) {
+		log_warn("kernel: move child SAs 0x%08x/0x%08x: not installed by us", c->spi_in,
+			 c->spi_out);
+		return;
+	}
+	if (kc->sa_in_ok)
+		err = kernel_move_sa(k, kc, true, c);
+	if (!err && kc->sa_out_ok)
+		err = kernel_move_sa(k, kc, false, c);
+	/* Templates name the outer addresses: out is local -> remote, in/fwd the reverse. */
+	for (i = 0; !err && i < kc->npols; i++) {
+		struct xfrm_nl_policy *p = &kc->pols[i];
+		bool out = p->dir == XFRM_POLICY_OUT;
+
+		if (!kc->pol_ok[i] || !p->ntmpl)
+			continue;
+		kernel_addr(out ? c->local : c->remote, &p->tmpl[0].saddr);
+		kernel_addr(out ? c->remote : c->local, &p->tmpl[0].id.daddr);
+		err = xfrm_nl_policy_add(k->nl, p, true);
+	}
+	memcpy(&kc->local, c->local, ike_addr_len(c->local));
+	memcpy(&kc->remote, c->remote, ike_addr_len(c->remote));
+	kernel_save(k);
+	ike_addr_str(old_remote, was, sizeof(was));
+	ike_addr_str(c->remote, now, sizeof(now));
+	if (err)
+		log_err("kernel: child %s: moving SAs 0x%08x/0x%08x from %s to %s: %s%s%s",
+			c->cfg ? c->cfg->name : "?", kc->spi_in, kc->spi_out, was, now,
+			strerror(-err), *xfrm_nl_errmsg(k->nl) ? ": " : "", xfrm_nl_errmsg(k->nl));
+	else
+		log_info("kernel: child %s: SAs in 0x%08x out 0x%08x moved from %s to %s",
+			 c->cfg ? c->cfg->name : "?", kc->spi_in, kc->spi_out, was, now);
 }
 
 size_t kernel_object_count(const struct kernel *k)
@@ -1027,11 +1556,32 @@ void kernel_close(struct kernel *k)
 
 	if (!k)
 		return;
+	while (k->larval)
+		kernel_release_spi(k, NULL, NULL, ntohl(k->larval->id.spi));
+	if (k->have_dp) {
+		struct kernel_child *all = k->children;
+
+		/* our rules out first, then records, states and policies */
+		k->children = NULL;
+		if (k->ndp_names)
+			kernel_dp_sync(k);
+		k->children = all;
+		for (kc = all; kc; kc = kc->next) {
+			kernel_dp_rec_del(k, kc->dp_out, kc->spi_out);
+			kernel_dp_rec_del(k, kc->dp_in, kc->spi_in);
+		}
+	}
 	while ((kc = k->children)) {
 		k->children = kc->next;
 		kernel_child_undo(k, kc);
 		kernel_child_free(kc);
 	}
+	if (k->have_dp) {
+		dp_maps_close(&k->dp);
+		spd_maps_close(&k->spd);
+	}
+	free(k->dp_stale);
+	free(k->dp_names);
 	if (k->state_path) {
 		if (unlink(k->state_path) && errno != ENOENT)
 			log_warn("kernel: cannot remove %s: %s", k->state_path, strerror(errno));
@@ -1039,4 +1589,74 @@ void kernel_close(struct kernel *k)
 	}
 	xfrm_nl_close(k->nl);
 	free(k);
+}
+
+int kernel_alloc_spi(void *arg, const struct sockaddr *local, const struct sockaddr *remote,
+		     uint32_t *spi)
+{
+	struct kernel *k = arg;
+	struct xfrm_nl_spi_req r;
+	struct kernel_larval *l;
+	__be32 got;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.family = local->sa_family;
+	kernel_addr(remote, &r.saddr);
+	kernel_addr(local, &r.daddr);
+	r.proto = IPPROTO_ESP;
+	r.mode = XFRM_MODE_TUNNEL;
+	r.min = KERNEL_SPI_MIN;
+	r.max = UINT32_MAX;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	err = xfrm_nl_alloc_spi(k->nl, &r, &got);
+	if (err) {
+		log_err("kernel: allocate SPI: %s%s%s", strerror(-err),
+			*xfrm_nl_errmsg(k->nl) ? ": " : "", xfrm_nl_errmsg(k->nl));
+		free(l);
+		return err;
+	}
+	l->id.family = r.family;
+	l->id.daddr = r.daddr;
+	l->id.spi = got;
+	l->id.proto = IPPROTO_ESP;
+	l->next = k->larval;
+	k->larval = l;
+	*spi = ntohl(got);
+	log_debug("kernel: SPI 0x%08x allocated (larval state)", *spi);
+	return 0;
+}
+
+/* @local/@remote unused: the SPI and our address in the record name it. */
+void kernel_release_spi(void *arg, const struct sockaddr *local, const struct sockaddr *remote,
+			uint32_t spi)
+{
+	struct kernel *k = arg;
+	struct kernel_larval **pp, *l;
+	int err;
+
+	(void)remote;
+	for (pp = &k->larval; (l = *pp); pp = &l->next) {
+		xfrm_address_t a;
+
+		if (l->id.spi != htonl(spi))
+			continue;
+		if (local) {
+			kernel_addr(local, &a);
+			if (memcmp(&a, &l->id.daddr, sizeof(a)))
+				continue;
+		}
+		break;
+	}
+	if (!l)
+		return;
+	*pp = l->next;
+	err = xfrm_nl_sa_del(k->nl, &l->id);
+	if (err && err != -ENOENT)
+		log_warn("kernel: delete larval SA 0x%08x: %s", spi, strerror(-err));
+	else
+		log_debug("kernel: SPI 0x%08x released (larval state deleted)", spi);
+	free(l);
 }

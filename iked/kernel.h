@@ -19,6 +19,7 @@
 #ifndef XIKED_KERNEL_H
 #define XIKED_KERNEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,18 @@ void kernel_close(struct kernel *k);
 /* engine_ops callbacks (@arg is the struct kernel). */
 int kernel_install_child(void *arg, const struct engine_child *c);
 void kernel_remove_child(void *arg, const struct engine_child *c);
+/* The peer's outer address or port changed (NAT): states, encapsulation
+ * ports and policy templates of the child follow. */
+void kernel_update_child(void *arg, const struct engine_child *c,
+			 const struct sockaddr *old_remote);
+/* XFRM_MSG_ALLOCSPI for the inbound state remote -> local; the larval state
+ * is replaced by kernel_install_child() or dropped by kernel_release_spi()
+ * (or kernel_close()). */
+#define KERNEL_SPI_MIN 0x100
+int kernel_alloc_spi(void *arg, const struct sockaddr *local, const struct sockaddr *remote,
+		     uint32_t *spi);
+void kernel_release_spi(void *arg, const struct sockaddr *local, const struct sockaddr *remote,
+			uint32_t spi);
 
 /*
  * start_action = trap: the out policies of @cfg's configured selectors
@@ -48,6 +61,17 @@ void kernel_remove_child(void *arg, const struct engine_child *c);
 int kernel_install_trap(struct kernel *k, const struct conf_conn *conn,
 			const struct conf_child *cfg, const struct sockaddr *local,
 			const struct sockaddr *remote);
+
+/*
+ * xipsec is attached (its maps are pinned under @pin_dir): from now on each
+ * child also gets SA records and a PROTECT bucket with its selectors in the
+ * dataplane maps (lib/dp_ike.h: ids from DP_IKE_SA_ID_FIRST, buckets named
+ * "xiked:<outbound SPI>"), listed in the state file like the states and
+ * removed with them; leftovers of an earlier run are removed here.
+ * -errno (nothing changes) when the maps cannot be opened.
+ */
+int kernel_dp_open(struct kernel *k, const char *pin_dir);
+bool kernel_dp_active(const struct kernel *k);
 
 /* Objects currently installed (states + policies), for `ike list`. */
 size_t kernel_object_count(const struct kernel *k);

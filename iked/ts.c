@@ -61,6 +61,60 @@ int ts_from_conf(const struct conf_ts *v, size_t n, const struct sockaddr *addr,
 	return 0;
 }
 
+static void ts_host(struct ikev2_ts *ts, int family, const uint8_t *addr)
+{
+	size_t len = family == AF_INET ? 4 : 16;
+
+	ts->type = family == AF_INET ? IKEV2_TS_IPV4_ADDR_RANGE : IKEV2_TS_IPV6_ADDR_RANGE;
+	memcpy(ts->start_addr, addr, len);
+	memcpy(ts->end_addr, addr, len);
+}
+
+int ts_from_conf_dyn(const struct conf_ts *v, size_t n, const struct ts_dynamic *dyn,
+		     struct ikev2_ts_list *out)
+{
+	struct ikev2_ts_list one;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		struct ikev2_ts t = { .start_port = 0, .end_port = 0xffff };
+		unsigned int k, cnt = 0;
+		struct ikev2_ts add[2];
+
+		if (!v[i].dynamic || (!dyn->nvips && !dyn->any4 && !dyn->any6)) {
+			err = ts_from_conf(&v[i], 1, dyn->addr, &one);
+			if (err)
+				return err;
+			add[cnt++] = one.ts[0];
+		} else if (dyn->nvips) {
+			for (k = 0; k < dyn->nvips && k < 2; k++) {
+				ts_host(&t, dyn->vips[k].family, dyn->vips[k].addr);
+				add[cnt++] = t;
+			}
+		} else {
+			if (dyn->any4) {
+				t.type = IKEV2_TS_IPV4_ADDR_RANGE;
+				memset(t.start_addr, 0, sizeof(t.start_addr));
+				memset(t.end_addr, 0xff, 4);
+				add[cnt++] = t;
+			}
+			if (dyn->any6) {
+				t.type = IKEV2_TS_IPV6_ADDR_RANGE;
+				memset(t.start_addr, 0, sizeof(t.start_addr));
+				memset(t.end_addr, 0xff, 16);
+				add[cnt++] = t;
+			}
+		}
+		for (k = 0; k < cnt; k++) {
+			if (out->n >= IKEV2_MAX_TS)
+				return -E2BIG;
+			out->ts[out->n++] = add[k];
+		}
+	}
+	return 0;
+}
+
 bool ts_intersect(const struct ikev2_ts *a, const struct ikev2_ts *b, struct ikev2_ts *out)
 {
 	size_t alen;

@@ -17,12 +17,27 @@
 
 #include "conf.h"
 #include "ikev2_pld.h"
+#include "pool.h"
 
 /* One selector per configured entry; "dynamic" becomes @addr (the IKE or
  * virtual address) as a single host. -EINVAL if @addr is needed but has no
  * IPv4/IPv6 family, -E2BIG over IKEV2_MAX_TS. */
 int ts_from_conf(const struct conf_ts *v, size_t n, const struct sockaddr *addr,
 		 struct ikev2_ts_list *out);
+
+/* What "dynamic" stands for when virtual IPs are involved. */
+struct ts_dynamic {
+	const struct sockaddr *addr; /* the IKE address */
+	const struct pool_addr *vips; /* virtual IPs: replace @addr, one selector each */
+	unsigned int nvips;
+	bool any4, any6; /* initiator asking for a virtual IP: 0.0.0.0/0, ::/0 */
+};
+
+/* ts_from_conf() with "dynamic" as @dyn says (RFC 7296 2.19: an initiator
+ * that requests an address proposes any address; the responder narrows
+ * to the one it assigned). */
+int ts_from_conf_dyn(const struct conf_ts *v, size_t n, const struct ts_dynamic *dyn,
+		     struct ikev2_ts_list *out);
 
 /* Intersection of one pair; false if empty or of different families. */
 bool ts_intersect(const struct ikev2_ts *a, const struct ikev2_ts *b, struct ikev2_ts *out);

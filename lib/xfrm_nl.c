@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <linux/udp.h>
 #include <libmnl/libmnl.h>
 
 #include "log.h"
@@ -178,6 +179,12 @@ int xfrm_nl_sa_check(const struct xfrm_nl_sa *sa, const char **why)
 	}
 	if (sa->replay_window > XFRMA_REPLAY_ESN_MAX) {
 		*why = "replay window too large";
+		return -EINVAL;
+	}
+	/* RFC 3948 ESP-in-UDP only; the kernel would take port 0 as given */
+	if (sa->has_encap && (sa->encap.encap_type != UDP_ENCAP_ESPINUDP ||
+			      !sa->encap.encap_sport || !sa->encap.encap_dport)) {
+		*why = "encapsulation must be espinudp with both ports set";
 		return -EINVAL;
 	}
 	if (sa->aead.name[0]) {
@@ -374,6 +381,31 @@ struct nlmsghdr *xfrm_nl_build_sa_get(void *buf, const struct xfrm_nl_sa_id *id,
 struct nlmsghdr *xfrm_nl_build_sa_dump(void *buf, __u32 seq)
 {
 	return xfrm_nl_hdr(buf, XFRM_MSG_GETSA, NLM_F_DUMP, seq);
+}
+
+struct nlmsghdr *xfrm_nl_build_alloc_spi(void *buf, const struct xfrm_nl_spi_req *req, __u32 seq)
+{
+	struct xfrm_userspi_info *p;
+	struct nlmsghdr *nlh;
+
+	if (!xfrm_nl_family_ok(req->family) || !req->min || req->min > req->max)
+		return NULL;
+	/* No NLM_F_ACK: the answer is a NEWSA with the larval state, or an error. */
+	nlh = xfrm_nl_hdr(buf, XFRM_MSG_ALLOCSPI, 0, seq);
+	p = mnl_nlmsg_put_extra_header(nlh, sizeof(*p));
+	p->info.family = req->family;
+	p->info.saddr = req->saddr;
+	p->info.id.daddr = req->daddr;
+	p->info.id.proto = req->proto;
+	p->info.mode = req->mode;
+	p->info.reqid = req->reqid;
+	p->info.sel.family = req->family;
+	xfrm_nl_lft_infinite(&p->info.lft);
+	p->min = req->min;
+	p->max = req->max;
+	if (req->has_mark)
+		mnl_attr_put(nlh, XFRMA_MARK, sizeof(req->mark), &req->mark);
+	return nlh;
 }
 
 struct nlmsghdr *xfrm_nl_build_policy_add(void *buf, const struct xfrm_nl_policy *pol, bool update,
@@ -839,6 +871,34 @@ int xfrm_nl_sa_get(struct xfrm_nl *nl, const struct xfrm_nl_sa_id *id, struct xf
 	if (err)
 		return xfrm_nl_enoent(err);
 	return ctx.found ? 0 : -ENOENT;
+}
+
+int xfrm_nl_alloc_spi(struct xfrm_nl *nl, const struct xfrm_nl_spi_req *req, __be32 *spi)
+{
+	char buf[XFRM_NL_BUF_SIZE];
+	struct xfrm_nl_get_ctx ctx;
+	struct xfrm_nl_sa sa;
+	struct nlmsghdr *nlh;
+	__u32 got;
+	int err;
+
+	nlh = xfrm_nl_build_alloc_spi(buf, req, xfrm_nl_seq(nl));
+	if (!nlh)
+		return -EINVAL;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.out = &sa;
+	err = xfrm_nl_talk(nl, nlh, xfrm_nl_get_sa_cb, &ctx);
+	if (err)
+		return err;
+	if (!ctx.found)
+		return -EBADMSG;
+	/* The kernel answers with the larval state: it must be the one we asked for. */
+	got = ntohl(sa.spi);
+	if (sa.family != req->family || sa.proto != req->proto ||
+	    memcmp(&sa.daddr, &req->daddr, sizeof(sa.daddr)) || got < req->min || got > req->max)
+		return -EBADMSG;
+	*spi = sa.spi;
+	return 0;
 }
 
 struct xfrm_nl_list_ctx {

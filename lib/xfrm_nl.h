@@ -119,6 +119,26 @@ struct xfrm_nl_policy_id {
 	__u32 if_id;
 };
 
+/*
+ * XFRM_MSG_ALLOCSPI: the kernel picks an SPI in [@min, @max] (host order,
+ * inclusive) unused for @daddr/@proto and holds it with a larval state
+ * (XFRM_STATE_ACQ, no keys) saddr -> daddr until either a state with that
+ * SPI is written with UPDSA (which replaces it; NEWSA gets -EEXIST) or it
+ * expires after net.core.xfrm_acq_expires seconds (30 by default), or it is
+ * deleted like any state (xfrm_nl_sa_del).
+ */
+struct xfrm_nl_spi_req {
+	__u16 family;
+	xfrm_address_t saddr; /* the peer: source of the future inbound state */
+	xfrm_address_t daddr; /* us */
+	__u8 proto; /* IPPROTO_ESP */
+	__u8 mode; /* XFRM_MODE_TUNNEL */
+	__u32 reqid; /* 0: none */
+	__u32 min, max;
+	bool has_mark;
+	struct xfrm_mark mark;
+};
+
 struct xfrm_nl;
 
 /* Socket handle. NETLINK_EXT_ACK is requested so errors carry the kernel's reason. */
@@ -152,6 +172,8 @@ struct nlmsghdr *xfrm_nl_build_sa_add(void *buf, const struct xfrm_nl_sa *sa, bo
 struct nlmsghdr *xfrm_nl_build_sa_del(void *buf, const struct xfrm_nl_sa_id *id, __u32 seq);
 struct nlmsghdr *xfrm_nl_build_sa_get(void *buf, const struct xfrm_nl_sa_id *id, __u32 seq);
 struct nlmsghdr *xfrm_nl_build_sa_dump(void *buf, __u32 seq);
+/* NULL when @req is inconsistent (family, min > max, min 0). */
+struct nlmsghdr *xfrm_nl_build_alloc_spi(void *buf, const struct xfrm_nl_spi_req *req, __u32 seq);
 struct nlmsghdr *xfrm_nl_build_policy_add(void *buf, const struct xfrm_nl_policy *pol, bool update,
 					  __u32 seq);
 struct nlmsghdr *xfrm_nl_build_policy_del(void *buf, const struct xfrm_nl_policy_id *id, __u32 seq);
@@ -174,6 +196,10 @@ int xfrm_nl_sa_get(struct xfrm_nl *nl, const struct xfrm_nl_sa_id *id, struct xf
 /* @cb sees each state (keys scrubbed right after it returns); non-zero stops the walk. */
 typedef int (*xfrm_nl_sa_cb)(const struct xfrm_nl_sa *sa, void *arg);
 int xfrm_nl_sa_list(struct xfrm_nl *nl, xfrm_nl_sa_cb cb, void *arg);
+/* Allocates an SPI (see struct xfrm_nl_spi_req); *@spi in network order.
+ * -ENOENT when the range is exhausted (the kernel then keeps an SPI-less
+ * larval state until it expires). */
+int xfrm_nl_alloc_spi(struct xfrm_nl *nl, const struct xfrm_nl_spi_req *req, __be32 *spi);
 
 int xfrm_nl_policy_add(struct xfrm_nl *nl, const struct xfrm_nl_policy *pol, bool update);
 int xfrm_nl_policy_del(struct xfrm_nl *nl, const struct xfrm_nl_policy_id *id);

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include "xipsec/dataplane.h"
+#include "dp_ike.h"
 #include "dp_maps.h"
 #include "journal.h"
 #include "log.h"
@@ -369,6 +370,12 @@ static int apply_records(struct apply_ctx *a)
 	return 0;
 }
 
+static bool apply_static_bucket(const struct spd_bucket *b, void *arg)
+{
+	(void)arg;
+	return !dp_ike_bucket(b);
+}
+
 static int apply_rules(struct apply_ctx *a)
 {
 	const struct static_conf *c = a->c;
@@ -385,7 +392,8 @@ static int apply_rules(struct apply_ctx *a)
 	}
 	memset(&e, 0, sizeof(e));
 	e.rule = e.bucket = -1;
-	err = spd_install(&a->spd, &set, &e);
+	/* xiked's buckets (dp_ike.h) stay; everything else is this file's */
+	err = dp_spd_replace(&a->spd, apply_static_bucket, NULL, &set, true, &e);
 	if (err) {
 		if (c && e.rule >= 0 && (size_t)e.rule < c->nrules)
 			log_err("%s:%u: %s", c->file, c->rule_line[e.rule], e.msg);

@@ -23,6 +23,7 @@ static void ike_usage(FILE *f)
 		"usage: xipsec ike [--socket PATH] list [--json]\n"
 		"       xipsec ike [--socket PATH] up CONN[/CHILD]\n"
 		"       xipsec ike [--socket PATH] down CONN[/CHILD]\n"
+		"       xipsec ike [--socket PATH] rekey CONN[/CHILD]\n"
 		"       xipsec ike [--socket PATH] reload\n"
 		"  --socket PATH  xiked's control socket (default " IKE_CTL_DEFAULT_SOCKET ")\n");
 }
@@ -205,7 +206,7 @@ int cmd_ike(int argc, char **argv)
 		}
 		snprintf(req, sizeof(req), "%s%s", verb,
 			 !strcmp(verb, "list") && !json ? " text" : "");
-	} else if (!strcmp(verb, "up") || !strcmp(verb, "down")) {
+	} else if (!strcmp(verb, "up") || !strcmp(verb, "down") || !strcmp(verb, "rekey")) {
 		if (!target || json || strlen(target) > 500 || strpbrk(target, " \t\r\n")) {
 			ike_usage(stderr);
 			return 1;

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 
 #include "apply.h"
+#include "dp_ike.h"
 #include "dp_maps.h"
 #include "journal.h"
 #include "log.h"
@@ -23,18 +24,42 @@ struct sa_list_ctx {
 	unsigned int n;
 };
 
+/* A record xiked wrote for @sa (dp_ike.h): same SPI and reqid, id in its range. */
+static bool sa_list_ike(const struct dp_maps *m, const struct xfrm_nl_sa *sa,
+			struct journal_sa *out)
+{
+	uint32_t id = DP_IKE_SA_ID_FIRST;
+	struct xipsec_sa rec;
+
+	while (id < XIPSEC_MAX_SA &&
+	       !dp_sa_find_spi(m, sa->spi, XIPSEC_SA_F_INBOUND | XIPSEC_SA_F_OUTBOUND, id, &id)) {
+		if (!dp_sa_get(m, id, &rec) && rec.reqid == sa->reqid) {
+			memset(out, 0, sizeof(*out));
+			snprintf(out->name, sizeof(out->name), "xiked");
+			out->id = id;
+			out->inbound = rec.flags & XIPSEC_SA_F_INBOUND;
+			return true;
+		}
+		id++;
+	}
+	return false;
+}
+
 static int sa_list_one(const struct xfrm_nl_sa *sa, void *arg)
 {
 	struct sa_list_ctx *ctx = arg;
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	struct xipsec_sa_stats st;
 	const struct journal_sa *js;
+	struct journal_sa ike;
 	struct xfrm_nl_sa_id id;
 	const char *alg;
 	bool have_stats = false;
 
 	xfrm_nl_sa_to_id(sa, &id);
 	js = journal_find_sa(ctx->j, &id);
+	if (!js && ctx->m && sa_list_ike(ctx->m, sa, &ike))
+		js = &ike;
 	inet_ntop(sa->family, &sa->saddr, src, sizeof(src));
 	inet_ntop(sa->family, &sa->daddr, dst, sizeof(dst));
 	alg = sa->aead.name[0] ? sa->aead.name : sa->crypt.name;

@@ -310,6 +310,21 @@ static void test_sa_check_errors(void **state)
 	sa.auth.bits = 128;
 	assert_int_equal(xfrm_nl_sa_check(&sa, &why), 0);
 
+	/* UDP encapsulation: ESP-in-UDP with both ports, nothing else */
+	sa_gcm(&sa);
+	sa.has_encap = true;
+	sa.encap.encap_type = UDP_ENCAP_ESPINUDP;
+	sa.encap.encap_sport = htons(4500);
+	sa.encap.encap_dport = htons(61000);
+	assert_int_equal(xfrm_nl_sa_check(&sa, &why), 0);
+	sa.encap.encap_dport = 0;
+	assert_int_equal(xfrm_nl_sa_check(&sa, &why), -EINVAL);
+	assert_string_equal(why, "encapsulation must be espinudp with both ports set");
+	assert_null(xfrm_nl_build_sa_add(buf, &sa, false, 1));
+	sa.encap.encap_dport = htons(61000);
+	sa.encap.encap_type = UDP_ENCAP_ESPINUDP_NON_IKE;
+	assert_int_equal(xfrm_nl_sa_check(&sa, &why), -EINVAL);
+
 	sa_gcm(&sa);
 	sa.spi = 0;
 	assert_int_equal(xfrm_nl_sa_check(&sa, &why), -EINVAL);
@@ -482,6 +497,73 @@ static void test_sa_id_messages(void **state)
 	assert_true(nlh->nlmsg_flags & NLM_F_DUMP);
 }
 
+static void spi_req(struct xfrm_nl_spi_req *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->family = AF_INET;
+	set_v4(&r->saddr, "192.0.2.2");
+	set_v4(&r->daddr, "192.0.2.1");
+	r->proto = IPPROTO_ESP;
+	r->mode = XFRM_MODE_TUNNEL;
+	r->reqid = 9;
+	r->min = 0x100;
+	r->max = 0xffffffff;
+}
+
+/* XFRM_MSG_ALLOCSPI encoding: xfrm_userspi_info with the range, no ACK flag
+ * (the kernel answers with the larval state), mark only when asked for. */
+static void test_alloc_spi_message(void **state)
+{
+	char buf[XFRM_NL_BUF_SIZE];
+	const struct xfrm_userspi_info *p;
+	struct xfrm_nl_spi_req r;
+	struct nlmsghdr *nlh;
+	const struct nlattr *a;
+
+	(void)state;
+	spi_req(&r);
+	r.min = 0xc0000000;
+	r.max = 0xcfffffff;
+	nlh = xfrm_nl_build_alloc_spi(buf, &r, 11);
+	assert_non_null(nlh);
+	assert_int_equal(nlh->nlmsg_type, XFRM_MSG_ALLOCSPI);
+	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST);
+	assert_int_equal(nlh->nlmsg_seq, 11);
+	assert_int_equal(nlh->nlmsg_len, NLMSG_ALIGN(mnl_nlmsg_size(sizeof(*p))));
+	p = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(p->info.family, AF_INET);
+	assert_int_equal(p->info.id.proto, IPPROTO_ESP);
+	assert_int_equal(p->info.id.spi, 0);
+	assert_int_equal(p->info.mode, XFRM_MODE_TUNNEL);
+	assert_int_equal(p->info.reqid, 9);
+	assert_memory_equal(&p->info.saddr, &r.saddr, sizeof(r.saddr));
+	assert_memory_equal(&p->info.id.daddr, &r.daddr, sizeof(r.daddr));
+	assert_int_equal(p->min, 0xc0000000);
+	assert_int_equal(p->max, 0xcfffffff);
+	assert_null(find_attr(nlh, sizeof(*p), XFRMA_MARK));
+
+	r.has_mark = true;
+	r.mark.v = 0x42;
+	r.mark.m = 0xff;
+	nlh = xfrm_nl_build_alloc_spi(buf, &r, 12);
+	a = find_attr(nlh, sizeof(*p), XFRMA_MARK);
+	assert_non_null(a);
+	assert_int_equal(mnl_attr_get_payload_len(a), sizeof(struct xfrm_mark));
+	assert_memory_equal(mnl_attr_get_payload(a), &r.mark, sizeof(r.mark));
+
+	/* refused before anything is sent */
+	spi_req(&r);
+	r.min = 0x2000;
+	r.max = 0x1000;
+	assert_null(xfrm_nl_build_alloc_spi(buf, &r, 13));
+	spi_req(&r);
+	r.min = 0;
+	assert_null(xfrm_nl_build_alloc_spi(buf, &r, 13));
+	spi_req(&r);
+	r.family = AF_UNIX;
+	assert_null(xfrm_nl_build_alloc_spi(buf, &r, 13));
+}
+
 /* ---- host kernel, private netns ---- */
 
 static int kernel_setup(void **state)
@@ -633,6 +715,68 @@ static void test_kernel_sa_refused(void **state)
 	xfrm_nl_close(nl);
 }
 
+/*
+ * ALLOCSPI needs no ESP implementation (the larval state has no keys), so
+ * the host kernel answers it: SPIs come from the range, are distinct, a
+ * one-SPI range is honoured and then exhausted, and the larval states are
+ * visible to `ip xfrm` and deletable. UPDSA over a larval state needs ESP:
+ * the VM tests (ike_swan_*) cover that through xiked.
+ */
+static void test_kernel_alloc_spi(void **state)
+{
+	struct xfrm_nl_spi_req r;
+	struct xfrm_nl_sa_id id;
+	struct xfrm_nl_sa got;
+	__be32 spi1, spi2, spi3;
+	struct xfrm_nl *nl;
+	char out[4096], want[64];
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(xfrm_nl_open(&nl), 0);
+	spi_req(&r);
+	r.min = 0xc0000000;
+	r.max = 0xcfffffff;
+	assert_int_equal(xfrm_nl_alloc_spi(nl, &r, &spi1), 0);
+	assert_int_equal(xfrm_nl_alloc_spi(nl, &r, &spi2), 0);
+	assert_true(ntohl(spi1) >= 0xc0000000 && ntohl(spi1) <= 0xcfffffff);
+	assert_true(ntohl(spi2) >= 0xc0000000 && ntohl(spi2) <= 0xcfffffff);
+	assert_true(spi1 != spi2);
+
+	r.min = r.max = 0x4242;
+	assert_int_equal(xfrm_nl_alloc_spi(nl, &r, &spi3), 0);
+	assert_int_equal(ntohl(spi3), 0x4242);
+	/* exhausted; the kernel keeps an SPI-less larval state from the try,
+	 * which only expiry removes (DELSA looks states up by SPI) */
+	assert_int_equal(xfrm_nl_alloc_spi(nl, &r, &spi3), -ENOENT);
+
+	assert_int_equal(run("ip xfrm state list", out, sizeof(out)), 0);
+	snprintf(want, sizeof(want), "proto esp spi 0x%08x reqid 9", ntohl(spi1));
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "src 192.0.2.2 dst 192.0.2.1"));
+
+	memset(&id, 0, sizeof(id));
+	id.family = AF_INET;
+	id.daddr = r.daddr;
+	id.proto = IPPROTO_ESP;
+	id.spi = spi1;
+	assert_int_equal(xfrm_nl_sa_get(nl, &id, &got), 0);
+	assert_int_equal(got.reqid, 9);
+	assert_int_equal(got.aead.name[0], 0);
+	assert_int_equal(xfrm_nl_sa_del(nl, &id), 0);
+	assert_int_equal(xfrm_nl_sa_get(nl, &id, &got), -ENOENT);
+	id.spi = spi2;
+	assert_int_equal(xfrm_nl_sa_del(nl, &id), 0);
+	id.spi = htonl(0x4242);
+	assert_int_equal(xfrm_nl_sa_del(nl, &id), 0);
+	assert_int_equal(run("ip xfrm state list", out, sizeof(out)), 0);
+	assert_null(strstr(out, want));
+	assert_null(strstr(out, "spi 0x00004242"));
+	assert_non_null(strstr(out, "spi 0x00000000 reqid 9"));
+	xfrm_nl_close(nl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -647,6 +791,8 @@ int main(void)
 		cmocka_unit_test(test_kernel_policy),
 		cmocka_unit_test(test_kernel_policy_dump_many),
 		cmocka_unit_test(test_kernel_sa_refused),
+		cmocka_unit_test(test_alloc_spi_message),
+		cmocka_unit_test(test_kernel_alloc_spi),
 	};
 
 	return cmocka_run_group_tests(tests, kernel_setup, NULL);
