@@ -107,32 +107,23 @@ static size_t make_pkt(uint8_t *buf, const struct spd_rule *r)
 	return 14 + 20 + 20;
 }
 
-/*
- * Average ns per run over the packet set, one pass: BPF_PROG_TEST_RUN runs
- * each packet @repeat times and the kernel reports the mean duration.
- */
-static double run_cost(int fd, bool tc, uint8_t pkts[][64], const size_t *lens, int repeat)
+/* Mean ns per run of packet @pkt, run @repeat times in the kernel. */
+static double run_one(int fd, bool tc, const uint8_t *pkt, size_t len, int repeat)
 {
+	struct __sk_buff ctx = { 0 };
 	uint8_t out[4096];
-	double total = 0;
-	int i;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = repeat);
 
-	for (i = 0; i < NPKT; i++) {
-		struct __sk_buff ctx = { 0 };
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkts[i], .data_size_in = lens[i],
-			    .data_out = out, .data_size_out = sizeof(out), .repeat = repeat);
-
-		if (tc) {
-			o.ctx_in = &ctx;
-			o.ctx_size_in = sizeof(ctx);
-		}
-		if (bpf_prog_test_run_opts(fd, &o)) {
-			fprintf(stderr, "test_run: %s\n", strerror(errno));
-			return -1;
-		}
-		total += o.duration;
+	if (tc) {
+		o.ctx_in = &ctx;
+		o.ctx_size_in = sizeof(ctx);
 	}
-	return total / NPKT;
+	if (bpf_prog_test_run_opts(fd, &o)) {
+		fprintf(stderr, "test_run: %s\n", strerror(errno));
+		return -1;
+	}
+	return o.duration;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -264,7 +255,7 @@ static void usage(const char *argv0)
 
 int main(int argc, char **argv)
 {
-	size_t counts[8] = { 10, 1000, 10000, 100000 }, ncounts = 4, maxn = 0, i, c;
+	size_t counts[8] = { 10, 1000, 10000, 100000 }, ncounts = 4, maxn = 0, i, j, c;
 	int repeat = 5000, passes = 31, cpu = -1, xfrm_n = 0, xfrm_cap = 300, p, k, a;
 	static const char *const prog_name[2] = { "TC", "XDP" };
 	struct bench_size *sz;
@@ -346,39 +337,43 @@ int main(int argc, char **argv)
 	}
 
 	/*
-	 * Interleaved passes: each pass measures every size once (starting at a
-	 * different size each time), so load from the rest of the machine hits
-	 * all sizes alike, and each size's ratio is taken within one pass. Pass
-	 * -1 warms caches and the JIT images and is not recorded.
+	 * Interleaved passes: within a pass, packet i of every size (and both
+	 * programs) runs before packet i + 1 of any, so a burst of load from
+	 * the rest of the machine hits all sizes alike, and each size's ratio
+	 * is taken within one pass. Pass -1 warms caches and is not recorded.
 	 */
 	for (p = -1; p < passes; p++) {
-		for (i = 0; i < ncounts; i++) {
-			struct bench_size *z = &sz[(i + (p < 0 ? 0 : p)) % ncounts];
+		for (j = 0; j < NPKT; j++) {
+			for (i = 0; i < ncounts; i++) {
+				struct bench_size *z = &sz[(i + j + (p < 0 ? 0 : p)) % ncounts];
 
-			for (k = 0; k < 2; k++) {
-				int fd = bpf_program__fd(k ? z->skel->progs.xipsec_inner_xdp
-							   : z->skel->progs.xipsec_inner_tc);
-				double ns = run_cost(fd, !k, z->pkts, z->lens, repeat);
+				for (k = 0; k < 2; k++) {
+					int fd = bpf_program__fd(k ? z->skel->progs.xipsec_inner_xdp
+								   : z->skel->progs.xipsec_inner_tc);
+					double ns = run_one(fd, !k, z->pkts[j], z->lens[j], repeat);
 
-				if (ns < 0)
-					return 1;
-				if (p >= 0)
-					z->ns[k][p] = ns;
+					if (ns < 0)
+						return 1;
+					if (p >= 0)
+						z->ns[k][p] += ns / NPKT;
+				}
 			}
 		}
 	}
 
 	printf("%d interleaved passes, repeat %d x %d packets%s; ns/pkt and ratio to %zu rules"
-	       " (same pass): median [quartiles] (min-max)\n",
+	       " (same pass): median [quartiles] (min-max); ratio of the median ns\n",
 	       passes, repeat, NPKT, cpu >= 0 ? ", pinned" : "", counts[0]);
 	for (c = 0; c < ncounts; c++) {
 		printf("%-7zu rules: install %.3f s, %zu leaves, %zu candidates\n", sz[c].nrules,
 		       sz[c].install_s, sz[c].nleaves, sz[c].ncands);
 		for (k = 0; k < 2; k++) {
-			double med_ns, med_r, q1, q3, lo, hi;
+			double med_ns, med_r, q1, q3, lo, hi, base;
 
 			memcpy(tmp, sz[c].ns[k], passes * sizeof(double));
 			med_ns = quantile(tmp, passes, 0.5);
+			memcpy(tmp, sz[0].ns[k], passes * sizeof(double));
+			base = quantile(tmp, passes, 0.5);
 			for (p = 0; p < passes; p++)
 				tmp[p] = sz[c].ns[k][p] / sz[0].ns[k][p];
 			med_r = quantile(tmp, passes, 0.5);
@@ -386,8 +381,8 @@ int main(int argc, char **argv)
 			q3 = quantile(tmp, passes, 0.75);
 			lo = tmp[0];
 			hi = tmp[passes - 1];
-			printf("  %-3s %7.1f ns/pkt  ratio %.2f [%.2f, %.2f] (%.2f-%.2f)\n",
-			       prog_name[k], med_ns, med_r, q1, q3, lo, hi);
+			printf("  %-3s %7.1f ns/pkt  ratio %.2f [%.2f, %.2f] (%.2f-%.2f); %.2f\n",
+			       prog_name[k], med_ns, med_r, q1, q3, lo, hi, med_ns / base);
 		}
 	}
 	fflush(stdout);

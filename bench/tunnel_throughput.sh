@@ -13,6 +13,7 @@
 # (XDP + TC) attached on both gateways: every packet is classified and steered by
 # mark, counted per bucket and SA, and checked after decryption. Variants differ
 # in how XDP is attached:
+#   auto           no --mode: xipsec picks the XDP mode for the device
 #   native         XDP in driver mode on in0 and out0 (`--mode native`)
 #   generic        XDP in skb mode on in0 and out0 (`--mode generic`)
 #   inner-generic  generic on in0, native on out0
@@ -29,7 +30,8 @@
 #
 # Rounds alternate kernel and every variant so drifts of the emulated machine hit
 # all alike; each measures a TCP iperf3 stream h1 -> h2 for SECONDS (first second
-# omitted). Prints each round, the medians and their ratios to the kernel's.
+# omitted). Prints each round as Mbit/s/retransmits (TCP segments the sender
+# retransmitted: drops on the way), the medians and their ratios to the kernel's.
 # Under TCG (no KVM) single runs vary by 2x: only medians of alternating rounds
 # of one run mean anything.
 . "$(dirname "$0")/../selftests/vm/lib.sh"
@@ -43,7 +45,7 @@ variants=(native generic)
 [ $# -eq 0 ] || variants=("$@")
 for v in "${variants[@]}"; do
 	case $v in
-	native | generic | inner-generic | inner-tc) ;;
+	auto | native | generic | inner-generic | inner-tc) ;;
 	native-gro) require ethtool ;;
 	*) fail "unknown variant '$v'" ;;
 	esac
@@ -53,11 +55,11 @@ topo_gateways
 in_ns h2 iperf3 -s -D -p 5201 || fail "iperf3 server"
 wait_until 10 in_ns h1 bash -c 'exec 3<>/dev/tcp/10.2.0.2/5201'
 
-mbps() {	# one iperf3 run, Mbit/s received
+mbps() {	# one iperf3 run: "Mbit/s-received/TCP-retransmits"
 	local v
 	v=$(in_ns h1 iperf3 -c 10.2.0.2 -p 5201 -t "$secs" -O 1 -J |
-		jq '.end.sum_received.bits_per_second / 1e5 | floor / 10')
-	[ -n "$v" ] && [ "$v" != null ] || fail "iperf3 measured nothing"
+		jq -r '"\(.end.sum_received.bits_per_second / 1e5 | floor / 10)/\(.end.sum_sent.retransmits)"')
+	case $v in [0-9]*/[0-9]*) ;; *) fail "iperf3 measured nothing ($v)" ;; esac
 	echo "$v"
 }
 
@@ -92,6 +94,7 @@ modprobe -a esp4 xfrm_user
 xipsec_up() {	# xipsec_up VARIANT
 	local gw in_mode=native out_mode=native
 	case $1 in
+	auto) in_mode=auto out_mode=auto ;;
 	generic) in_mode=generic out_mode=generic ;;
 	inner-generic) in_mode=generic ;;
 	esac
@@ -146,9 +149,13 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 echo "tunnel throughput, TCP h1 -> h2, ${secs}s x $rounds rounds, $(uname -r), $(nproc) vCPUs"
-km=$(median ${res[kernel]})
+mb() {	# Mbit/s of "Mbit/s/retransmits" words
+	local w
+	for w in "$@"; do echo "${w%/*}"; done
+}
+km=$(median $(mb ${res[kernel]}))
 for v in kernel "${variants[@]}"; do
-	m=$(median ${res[$v]})
-	printf '  %-14s rounds:%s Mbit/s; median %s; ratio %s; h1 TSO %s\n' "$v" "${res[$v]}" "$m" \
+	m=$(median $(mb ${res[$v]}))
+	printf '  %-14s rounds (Mbit/s/retr):%s; median %s; ratio %s; h1 TSO %s\n' "$v" "${res[$v]}" "$m" \
 		"$(awk -v k="$km" -v x="$m" 'BEGIN {printf "%.3f", x / k}')" "${tso[$v]}"
 done

@@ -7,7 +7,7 @@
  * converted here, unknown or unsupported keys and values are errors
  * ("file:line: unknown key 'foo' in connections.x"), and absent keys get
  * swanctl's defaults. Certificates and private keys are then loaded from
- * x509/, x509ca/, private/, rsa/, ecdsa/ next to the file (conf_creds.c).
+ * x509/, x509ca/, private/, rsa/, ecdsa/, pkcs8/ next to the file (conf_creds.c).
  *
  * Algorithm and identity numbers are the IANA values from ikev2.h, so the
  * engine puts them on the wire as they are. See docs/swanctl-subset.md.
@@ -210,7 +210,7 @@ struct conf_creds {
 	size_t ncerts;
 	struct conf_cert *cacerts; /* x509ca/ and authorities.*.cacert */
 	size_t ncacerts;
-	struct conf_key *keys; /* private/, rsa/, ecdsa/ */
+	struct conf_key *keys; /* private/, rsa/, ecdsa/, pkcs8/ */
 	size_t nkeys;
 };
 

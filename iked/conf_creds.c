@@ -2,7 +2,8 @@
 /*
  * Certificates and private keys found the way swanctl finds them: every file
  * in x509/ (end-entity certificates), x509ca/ (trust anchors), private/,
- * rsa/ and ecdsa/ (private keys) next to the configuration file, PEM or DER.
+ * rsa/, ecdsa/ and pkcs8/ (private keys) next to the configuration file, PEM
+ * or DER.
  * A file that cannot be read is an error rather than a warning, and a
  * private key readable by group or others is refused.
  */
@@ -304,7 +305,7 @@ int conf_creds_load(struct conf *conf, unsigned int flags, char *err, size_t err
 	} dirs[] = {
 		{ "x509", CONF_CRED_CERT },   { "x509ca", CONF_CRED_CACERT },
 		{ "private", CONF_CRED_KEY }, { "rsa", CONF_CRED_RSA },
-		{ "ecdsa", CONF_CRED_ECDSA },
+		{ "ecdsa", CONF_CRED_ECDSA }, { "pkcs8", CONF_CRED_KEY },
 	};
 	size_t i;
 	int rc;

@@ -31,8 +31,10 @@
 #include <linux/udp.h>
 #include <linux/xfrm.h>
 #include <netinet/in.h>
+#include <libmnl/libmnl.h>
 
 #include "xipsec/dataplane.h"
+#include "acquire.h"
 #include "conf.h"
 #include "crypto.h"
 #include "ctl.h"
@@ -96,7 +98,12 @@ struct daemon {
 	struct engine_stats retired; /* of generations already freed */
 	struct cp_pools *pools; /* virtual IP pools, shared by all generations */
 	struct vip_ctx *vip; /* our virtual IPs on this host, opened on first use */
+	/* start_action = trap: trapped children, kernel acquires (acquire.h) */
+	struct acq_table acq;
+	struct mnl_socket *acq_sock;
 };
+
+static void daemon_acquire_up(struct daemon *d, const struct engine_child *c);
 
 /* Counters of every generation, freed ones included. */
 static void daemon_stats_add(struct engine_stats *to, const struct engine_stats *from)
@@ -261,6 +268,8 @@ static int daemon_install_child(void *arg, const struct engine_child *c)
 	int err;
 
 	err = kernel_install_child(d->kern, c);
+	if (!err)
+		daemon_acquire_up(d, c);
 	if (err || !d->vip || !daemon_child_vip(c, &src))
 		return err;
 	for (unsigned int i = 0; i < c->ts_remote->n && !err; i++)
@@ -1173,8 +1182,159 @@ static void daemon_drop_caps(bool bpf)
 	log_info("xiked: capabilities dropped except CAP_NET_ADMIN%s", bpf ? " and CAP_BPF" : "");
 }
 
+/* ---- on demand (start_action = trap) ---- */
+
+static struct daemon_gen *daemon_gen_by_id(struct daemon *d, unsigned int id)
+{
+	struct daemon_gen *g;
+
+	for (g = d->gens; g; g = g->next)
+		if (g->id == id)
+			return g;
+	return NULL;
+}
+
+/* A child was installed: the trap's negotiation (if any) is done. */
+static void daemon_acquire_up(struct daemon *d, const struct engine_child *c)
+{
+	size_t i;
+
+	for (i = 0; i < d->acq.n; i++) {
+		struct acq_trap *t = &d->acq.traps[i];
+
+		if (t->state == ACQ_PENDING && !strcmp(t->conn, c->conn->name) &&
+		    !strcmp(t->child, c->cfg->name))
+			t->state = ACQ_IDLE;
+	}
+}
+
+static bool daemon_pending_has(const struct daemon *d, const struct daemon_gen *g, uint64_t spi)
+{
+	size_t i;
+
+	for (i = 0; i < d->npend; i++)
+		if (d->pend[i].gen == g && d->pend[i].spi == spi)
+			return true;
+	return false;
+}
+
+/* Still negotiating? Success is seen by daemon_acquire_up(). */
+static enum acq_status daemon_acquire_status(const struct acq_trap *t, void *arg)
+{
+	struct daemon *d = arg;
+	struct daemon_gen *g = daemon_gen_by_id(d, t->gen);
+	const struct ike_sa *sa = g ? engine_sa_find(g->eng, t->spi) : NULL;
+
+	if (!sa)
+		return ACQ_ST_FAILED;
+	if (sa->state == IKE_ST_INIT_SENT || sa->state == IKE_ST_AUTH_SENT)
+		return ACQ_ST_INFLIGHT;
+	if (sa->state == IKE_ST_ESTABLISHED &&
+	    (sa->req.kind != IKE_REQ_NONE || daemon_pending_has(d, g, t->spi)))
+		return ACQ_ST_INFLIGHT;
+	return ACQ_ST_FAILED;
+}
+
+/*
+ * An acquire: the trapped child whose selectors hold the packet is
+ * negotiated with the packet's flow first in TSi/TSr, over the IKE SA to
+ * its peer if one is up, else over a new one; unless one negotiation for
+ * it is in flight already or failed within ACQ_HOLD_MS.
+ */
+static void daemon_acquire(struct daemon *d, const struct acq_pkt *p, uint64_t now)
+{
+	struct daemon_gen *g = d->gens;
+	const struct conf_conn *conn;
+	const struct ike_sa *sa;
+	char fi[96], fr[96], la[64], ra[64];
+	struct acq_trap *t;
+	uint64_t spi = 0;
+	int err;
+
+	ts_str(&p->tsi, fi, sizeof(fi));
+	ts_str(&p->tsr, fr, sizeof(fr));
+	t = acq_match(&d->acq, p);
+	if (!t) {
+		d->acq.st.unmatched++;
+		log_debug("acquire: %s %s === %s: no trapped child contains it", p->source, fi, fr);
+		return;
+	}
+	switch (acq_decide(&d->acq, t, now)) {
+	case ACQ_COALESCED:
+		log_debug("acquire: %s %s === %s: %s/%s is being negotiated (%" PRIu64
+			  " coalesced)",
+			  p->source, fi, fr, t->conn, t->child, t->coalesced);
+		return;
+	case ACQ_HELD:
+		log_debug("acquire: %s %s === %s: %s/%s failed recently, held (%" PRIu64 ")",
+			  p->source, fi, fr, t->conn, t->child, t->held);
+		return;
+	case ACQ_START:
+		break;
+	}
+	conn = conf_find_conn(g->conf, t->conn);
+	if (!conn || !conf_find_child(conn, t->child)) {
+		log_warn("acquire: %s/%s is no longer configured", t->conn, t->child);
+		acq_failed(&d->acq, t, now);
+		return;
+	}
+	log_info("acquire: %s %s === %s: starting %s/%s", p->source, fi, fr, t->conn, t->child);
+	for (sa = engine_sa_next(g->eng, NULL); sa; sa = engine_sa_next(g->eng, sa))
+		if (sa->conn == conn && daemon_sa_live(sa) &&
+		    ike_addr_equal((const struct sockaddr *)&sa->remote,
+				   (const struct sockaddr *)&t->remote))
+			break;
+	if (sa) {
+		spi = ike_sa_local_spi(sa);
+		if (sa->state != IKE_ST_ESTABLISHED && sa->first_child &&
+		    !strcmp(sa->first_child->name, t->child)) {
+			err = 0; /* its IKE_AUTH carries this child */
+		} else {
+			err = engine_child_create_ts(g->eng, spi, t->child, &p->tsi, &p->tsr, now);
+			/* busy: later, with the configured selectors only */
+			if (err == -EAGAIN || err == -EBUSY)
+				err = daemon_queue(d, g, spi, t->child, now);
+		}
+	} else {
+		err = engine_initiate_ts(g->eng, conn->name, t->child,
+					 (const struct sockaddr *)&t->local,
+					 (const struct sockaddr *)&t->remote, &p->tsi, &p->tsr, now,
+					 &spi);
+	}
+	if (err) {
+		ike_addr_str((const struct sockaddr *)&t->local, la, sizeof(la));
+		ike_addr_str((const struct sockaddr *)&t->remote, ra, sizeof(ra));
+		log_warn("acquire: %s/%s %s -> %s: %s", t->conn, t->child, la, ra, strerror(-err));
+		acq_failed(&d->acq, t, now);
+		return;
+	}
+	acq_started(&d->acq, t, g->id, spi, now);
+}
+
+static void daemon_acquire_kernel(const struct xfrm_nl_acquire *a, void *arg)
+{
+	struct daemon *d = arg;
+	struct acq_pkt p;
+
+	d->acq.st.kernel++;
+	if (acq_pkt_from_xfrm(a, &p)) {
+		log_debug("acquire: kernel acquire of family %u ignored", a->sel.family);
+		return;
+	}
+	daemon_acquire(d, &p, daemon_now());
+}
+
+static void daemon_acquire_read(struct daemon *d)
+{
+	int err = xfrm_nl_acquire_read(d->acq_sock, daemon_acquire_kernel, d);
+
+	if (err)
+		log_warn("acquire: reading kernel acquires: %s%s", strerror(-err),
+			 err == -ENOBUFS ? " (some were lost; the kernel repeats them)" : "");
+}
+
 /* start_action = trap: out policies without states; the kernel's
- * ACQUIRE for them is not acted upon yet. */
+ * acquires for them (and the dataplane's) start the child, see acquire.h. */
 static void daemon_trap(struct daemon *d, const struct conf_conn *conn, const struct conf_child *ch)
 {
 	struct sockaddr_storage local, remote;
@@ -1188,9 +1348,11 @@ static void daemon_trap(struct daemon *d, const struct conf_conn *conn, const st
 	else
 		log_err("xiked: trap %s/%s: %s", conn->name, ch->name, msg);
 	if (!err)
-		log_warn("xiked: trap %s/%s: policies installed; acquires are not handled yet, "
-			 "so matching traffic waits until the child SA is brought up",
-			 conn->name, ch->name);
+		err = acq_trap_add(&d->acq, conn, ch, (struct sockaddr *)&local,
+				   (struct sockaddr *)&remote);
+	if (!err)
+		log_info("xiked: trap %s/%s: matching traffic starts the child SA%s", conn->name,
+			 ch->name, d->acq_sock ? "" : " (no acquire socket: it will not)");
 }
 
 static void daemon_start_children(struct daemon *d, uint64_t now)
@@ -1296,6 +1458,8 @@ static void daemon_free(struct daemon *d)
 	vip_close(d->vip); /* after the engines: their vip_del() ran */
 	cp_pools_free(d->pools);
 	kernel_close(d->kern);
+	xfrm_nl_acquire_close(d->acq_sock);
+	acq_table_free(&d->acq);
 	ctl_close(d->cfd, d->opts->sock_path);
 	for (i = 0; i < d->nsocks; i++)
 		close(d->socks[i].fd);
@@ -1309,7 +1473,7 @@ static void daemon_free(struct daemon *d)
 int daemon_run(const struct daemon_opts *opts)
 {
 	const char *pin_dir;
-	struct pollfd pfd[DAEMON_SOCK_MAX + 2];
+	struct pollfd pfd[DAEMON_SOCK_MAX + 3];
 	struct daemon d;
 	struct daemon_gen *g;
 	char err[1024];
@@ -1387,6 +1551,12 @@ int daemon_run(const struct daemon_opts *opts)
 	else
 		log_info("xiked: xipsec dataplane maps in %s: child SAs get rules and records there",
 			 pin_dir);
+	rc = xfrm_nl_acquire_open(&d.acq_sock);
+	if (rc) {
+		log_warn("xiked: XFRMNLGRP_ACQUIRE: %s: start_action = trap cannot start children",
+			 strerror(-rc));
+		d.acq_sock = NULL;
+	}
 	rc = 0;
 	rc = daemon_open_socks(&d, g->conf);
 	if (rc)
@@ -1418,6 +1588,9 @@ int daemon_run(const struct daemon_opts *opts)
 			pfd[n++] = (struct pollfd){ .fd = d.socks[i].fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = d.sfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = d.cfd, .events = POLLIN };
+		if (d.acq_sock)
+			pfd[n++] = (struct pollfd){ .fd = mnl_socket_get_fd(d.acq_sock),
+						    .events = POLLIN };
 		if (poll(pfd, n, daemon_poll_timeout(&d, now)) < 0 && errno != EINTR) {
 			rc = -errno;
 			log_err("xiked: poll: %s", strerror(errno));
@@ -1431,11 +1604,14 @@ int daemon_run(const struct daemon_opts *opts)
 			daemon_signal(&d, now);
 		if (pfd[d.nsocks + 1].revents & POLLIN)
 			ctl_serve(d.cfd, daemon_ctl, &d);
+		if (d.acq_sock && (pfd[d.nsocks + 2].revents & POLLIN))
+			daemon_acquire_read(&d);
 		for (g = d.gens; g; g = g->next) {
 			engine_tick(g->eng, now);
 			engine_keepalive(g->eng, now);
 		}
 		daemon_pending_run(&d, now);
+		acq_sync(&d.acq, now, daemon_acquire_status, &d);
 		daemon_keylog(&d);
 		daemon_drain(&d);
 	}

@@ -119,6 +119,11 @@ struct ike_sa {
 	enum ike_state state;
 	const struct conf_conn *conn;
 	const struct conf_child *first_child; /* negotiated in IKE_AUTH */
+	/* On demand (start_action = trap): the triggering packet's flow,
+	 * offered first (RFC 7296 2.9) when child pkt_ts_child is proposed in
+	 * IKE_AUTH or the next CREATE_CHILD_SA; NULL once that is answered. */
+	const struct conf_child *pkt_ts_child;
+	struct ikev2_ts pkt_tsi, pkt_tsr;
 	struct sockaddr_storage local, remote;
 	/* NAT traversal (RFC 7296 2.23): what IKE_SA_INIT's NAT_DETECTION
 	 * notifies told; ESP is UDP-encapsulated if any of the last three. */

@@ -8,9 +8,11 @@
  *	HDR, SAi1, KEi, Ni                -->
  *	                                  <--  HDR, SAr1, KEr, Nr
  *	   (or N(COOKIE) / N(INVALID_KE_PAYLOAD): retry with it)
- *	HDR, SK {IDi, [IDr,] AUTH,
- *	         SAi2, TSi, TSr}          -->
- *	                                  <--  HDR, SK {IDr, AUTH, SAr2, TSi, TSr}
+ *	HDR, SK {IDi, [CERT+,] [CERTREQ,]
+ *	         [IDr,] AUTH, SAi2,
+ *	         TSi, TSr}                -->
+ *	                                  <--  HDR, SK {IDr, [CERT+,] AUTH, SAr2,
+ *	                                                TSi, TSr}
  *	HDR, SK {SA, Ni, [KEi,] TSi, TSr} -->  CREATE_CHILD_SA (KE: PFS)
  *	                                  <--  HDR, SK {SA, Nr, [KEr,] TSi, TSr}
  *	HDR, SK {[D...]}                  -->  INFORMATIONAL
@@ -24,8 +26,12 @@
  * Rekeying (1.3.2, 1.3.3, 2.8, 2.18, 2.25) of child and IKE SAs in both
  * roles, driven by the swanctl timers: see "rekeying" below.
  *
+ * Authentication (2.15): PSK or certificates with RFC 7427 signatures
+ * (auth_sig.h), chosen per side; IKE_SA_INIT carries N(SIGNATURE_HASH_
+ * ALGORITHMS) and the responder's CERTREQ: see "public key authentication".
+ *
  * Not implemented (refused or ignored with a log line): reauthentication
- * (reauth_time), certificate authentication, EAP, configuration payloads,
+ * (reauth_time), EAP, configuration payloads,
  * MOBIKE, fragmentation, windows larger than one.
  *
  * NAT traversal (2.23): both IKE_SA_INIT messages carry NAT_DETECTION
@@ -617,6 +623,18 @@ static int eng_ts_remote(const struct ike_sa *sa, const struct conf_child *cc,
 	return ts_from_conf_dyn(cc->remote_ts, cc->nremote_ts, &dyn, out);
 }
 
+/* The triggering packet's selector goes first (RFC 7296 2.9); the
+ * configured ones follow so the responder may pick a wider range. */
+static int eng_ts_prepend(struct ikev2_ts_list *l, const struct ikev2_ts *ts)
+{
+	if (l->n >= IKEV2_MAX_TS)
+		return -E2BIG;
+	memmove(&l->ts[1], &l->ts[0], l->n * sizeof(l->ts[0]));
+	l->ts[0] = *ts;
+	l->n++;
+	return 0;
+}
+
 /* Initiator: prepare SPI, offer, selectors and (CREATE_CHILD_SA with a KE
  * method configured) the key pair of @cc in sa->req. */
 static int eng_child_offer(struct engine *eng, struct ike_sa *sa, const struct conf_child *cc,
@@ -645,6 +663,11 @@ static int eng_child_offer(struct engine *eng, struct ike_sa *sa, const struct c
 		err = eng_ts_local(sa, cc, &sa->req.tsi);
 	if (!err)
 		err = eng_ts_remote(sa, cc, &sa->req.tsr);
+	if (!err && sa->pkt_ts_child == cc) {
+		err = eng_ts_prepend(&sa->req.tsi, &sa->pkt_tsi);
+		if (!err)
+			err = eng_ts_prepend(&sa->req.tsr, &sa->pkt_tsr);
+	}
 	return err;
 }
 
@@ -1328,10 +1351,21 @@ static int eng_peer_certs(struct ikev2_pld_list *l, X509 **ee, STACK_OF(X509) *c
 	return 0;
 }
 
+static bool eng_cert_listed(X509 *x, X509 *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!X509_cmp(x, list[i]))
+			return true;
+	return false;
+}
+
 /*
  * Check the peer's AUTH payload against the remote round: the PSK MAC, or a
- * signature by a certificate (from its CERT payloads, else one in x509/
- * naming it) that validates up to a trust anchor and names the identity
+ * signature by a certificate (from its CERT payloads, else the remote
+ * round's first certs entry or one in x509/ naming it; one of certs if
+ * that is set) that validates up to a trust anchor and names the identity
  * the peer sent (sa->peer_id, already matched against the configured one).
  * 0, or -EACCES with the reason logged.
  */
@@ -1382,7 +1416,9 @@ static int eng_auth_check(struct engine *eng, struct ike_sa *sa, struct ikev2_pl
 		goto fail;
 	}
 	if (!ee) {
-		ee = auth_peer_cert_lookup(eng->conf, peer->type, peer->data, peer->len);
+		ee = ra->ncerts ? ra->certs[0] :
+				  auth_peer_cert_lookup(eng->conf, peer->type, peer->data,
+							peer->len);
 		if (ee && !X509_up_ref(ee))
 			ee = NULL;
 	}
@@ -1391,6 +1427,10 @@ static int eng_auth_check(struct engine *eng, struct ike_sa *sa, struct ikev2_pl
 		goto fail;
 	}
 	auth_cert_subject(ee, subj, sizeof(subj));
+	if (ra->ncerts && !eng_cert_listed(ee, ra->certs, ra->ncerts)) {
+		snprintf(why, sizeof(why), "certificate '%s' is not one of remote certs", subj);
+		goto fail;
+	}
 	if (!auth_cert_has_id(ee, peer->type, peer->data, peer->len)) {
 		snprintf(why, sizeof(why), "identity mismatch: certificate '%s' does not name '%s'",
 			 subj, ids);
@@ -3033,6 +3073,7 @@ static void eng_response(struct engine *eng, struct ike_sa *sa, struct ikev2_msg
 		if (m->hdr.exchange != IKEV2_EXCH_IKE_AUTH)
 			break;
 		eng_auth_response(eng, sa, m);
+		sa->pkt_ts_child = NULL;
 		eng_req_child_release(eng, sa);
 		ike_req_done(&sa->req);
 		if (sa->close_after_auth && sa->state == IKE_ST_ESTABLISHED &&
@@ -3052,6 +3093,8 @@ static void eng_response(struct engine *eng, struct ike_sa *sa, struct ikev2_msg
 			log_warn("ike: %s: CHILD_SA %s: cannot retry", TAG(sa), cc->name);
 			eng_req_child_release(eng, sa);
 		}
+		if (sa->req.kind != IKE_REQ_CHILD)
+			sa->pkt_ts_child = NULL;
 		return;
 	}
 	case IKE_REQ_REKEY_CHILD:
@@ -3352,6 +3395,15 @@ int engine_initiate(struct engine *eng, const char *conn_name, const char *child
 		    const struct sockaddr *local, const struct sockaddr *remote, uint64_t now,
 		    uint64_t *spi_out)
 {
+	return engine_initiate_ts(eng, conn_name, child_name, local, remote, NULL, NULL, now,
+				  spi_out);
+}
+
+int engine_initiate_ts(struct engine *eng, const char *conn_name, const char *child_name,
+		       const struct sockaddr *local, const struct sockaddr *remote,
+		       const struct ikev2_ts *pkt_tsi, const struct ikev2_ts *pkt_tsr, uint64_t now,
+		       uint64_t *spi_out)
+{
 	const struct conf_conn *conn = conf_find_conn(eng->conf, conn_name);
 	const struct conf_child *child = NULL;
 	struct ike_sa *sa;
@@ -3360,7 +3412,7 @@ int engine_initiate(struct engine *eng, const char *conn_name, const char *child
 
 	if (!conn)
 		return -ENOENT;
-	if (!ike_addr_len(local) || local->sa_family != remote->sa_family)
+	if (!ike_addr_len(local) || local->sa_family != remote->sa_family || !pkt_tsi != !pkt_tsr)
 		return -EINVAL;
 	if (child_name) {
 		child = conf_find_child(conn, child_name);
@@ -3373,6 +3425,11 @@ int engine_initiate(struct engine *eng, const char *conn_name, const char *child
 	if (!sa)
 		return -ENOMEM;
 	sa->first_child = child;
+	if (pkt_tsi && child) {
+		sa->pkt_ts_child = child;
+		sa->pkt_tsi = *pkt_tsi;
+		sa->pkt_tsr = *pkt_tsr;
+	}
 	sa->ke_group = proposal_first_ke(&conn->proposals);
 	sa->ni_len = IKE_NONCE_LEN;
 	err = ike_sa_new_spi(&eng->sas, &sa->ispi);
@@ -3430,19 +3487,35 @@ static int eng_sa_idle(struct engine *eng, uint64_t spi, struct ike_sa **out)
 
 int engine_child_create(struct engine *eng, uint64_t spi, const char *child, uint64_t now)
 {
+	return engine_child_create_ts(eng, spi, child, NULL, NULL, now);
+}
+
+int engine_child_create_ts(struct engine *eng, uint64_t spi, const char *child,
+			   const struct ikev2_ts *pkt_tsi, const struct ikev2_ts *pkt_tsr,
+			   uint64_t now)
+{
 	const struct conf_child *cc;
 	struct ike_sa *sa;
 	int err;
 
+	if (!pkt_tsi != !pkt_tsr)
+		return -EINVAL;
 	err = eng_sa_idle(eng, spi, &sa);
 	if (err)
 		return err;
 	cc = conf_find_child(sa->conn, child);
 	if (!cc)
 		return -ENOENT;
+	sa->pkt_ts_child = pkt_tsi ? cc : NULL;
+	if (pkt_tsi) {
+		sa->pkt_tsi = *pkt_tsi;
+		sa->pkt_tsr = *pkt_tsr;
+	}
 	err = eng_child_start(eng, sa, cc, 0, now);
-	if (err)
+	if (err) {
+		sa->pkt_ts_child = NULL;
 		eng_req_child_release(eng, sa);
+	}
 	return err;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The IKEv2 exchange engine (RFC 7296): IKE_SA_INIT, IKE_AUTH with PSK,
+ * The IKEv2 exchange engine (RFC 7296): IKE_SA_INIT, IKE_AUTH with PSK or
+ * certificates (RFC 7427 signatures),
  * CREATE_CHILD_SA for additional child SAs and rekeys of child and IKE SAs,
  * INFORMATIONAL (delete, liveness), cookies and INVALID_KE_PAYLOAD, in both
  * roles.
@@ -140,6 +141,20 @@ uint64_t engine_next_timeout(const struct engine *eng);
 int engine_initiate(struct engine *eng, const char *conn, const char *child,
 		    const struct sockaddr *local, const struct sockaddr *remote, uint64_t now,
 		    uint64_t *spi_out);
+/*
+ * On demand (start_action = trap): as engine_initiate() / engine_child_create(),
+ * but TSi/TSr start with the triggering packet's flow (@pkt_tsi: its source,
+ * @pkt_tsr: its destination, single addresses, protocol and ports), followed
+ * by the configured selectors, so the responder can narrow to the flow or a
+ * range that contains it (RFC 7296 2.9). Both NULL: engine_initiate().
+ */
+int engine_initiate_ts(struct engine *eng, const char *conn, const char *child,
+		       const struct sockaddr *local, const struct sockaddr *remote,
+		       const struct ikev2_ts *pkt_tsi, const struct ikev2_ts *pkt_tsr, uint64_t now,
+		       uint64_t *spi_out);
+int engine_child_create_ts(struct engine *eng, uint64_t spi, const char *child,
+			   const struct ikev2_ts *pkt_tsi, const struct ikev2_ts *pkt_tsr,
+			   uint64_t now);
 /* Additional child SA over an established IKE SA (CREATE_CHILD_SA).
  * -ENOENT: no such SA/child, -EAGAIN: not established, -EBUSY: a request of
  * ours is in flight (window of one): retry after it completes. */

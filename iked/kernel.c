@@ -38,6 +38,7 @@
 struct kernel_child {
 	struct kernel_child *next;
 	uint32_t spi_in, spi_out; /* both 0 for a trap */
+	char *trap_name; /* a trap's "conn/child": its child SAs take its reqid */
 	struct sockaddr_storage local, remote;
 	uint32_t reqid;
 	struct xfrm_nl_sa_id sa_in, sa_out;
@@ -870,6 +871,7 @@ static void kernel_child_undo(struct kernel *k, struct kernel_child *kc)
 
 static void kernel_child_free(struct kernel_child *kc)
 {
+	free(kc->trap_name);
 	free(kc->dp_rules);
 	free(kc->pols);
 	free(kc->pol_ok);
@@ -1257,6 +1259,29 @@ bool kernel_dp_active(const struct kernel *k)
 	return k->have_dp;
 }
 
+/*
+ * The reqid of the trap for @c's child, if it has one: the kernel then
+ * replaces the larval (XFRM_STATE_ACQ) state of the acquire with the
+ * child's outbound state at once, instead of letting it block new acquires
+ * for xfrm_acq_expires seconds after the child is gone (strongSwan shares
+ * the reqid the same way).
+ */
+static bool kernel_trap_reqid(const struct kernel *k, const struct engine_child *c,
+			      uint32_t *reqid)
+{
+	const struct kernel_child *t;
+	char name[300];
+
+	snprintf(name, sizeof(name), "%s/%s", c->conn->name, c->cfg->name);
+	for (t = k->children; t; t = t->next)
+		if (t->trap_name && !strcmp(t->trap_name, name) &&
+		    ike_addr_equal((const struct sockaddr *)&t->local, c->local)) {
+			*reqid = t->reqid;
+			return true;
+		}
+	return false;
+}
+
 int kernel_install_child(void *arg, const struct engine_child *c)
 {
 	struct kernel *k = arg;
@@ -1293,7 +1318,7 @@ int kernel_install_child(void *arg, const struct engine_child *c)
 	memcpy(&kc->remote, c->remote, ike_addr_len(c->remote));
 	if (cfg->reqid) {
 		kc->reqid = cfg->reqid;
-	} else {
+	} else if (!kernel_trap_reqid(k, c, &kc->reqid)) {
 		err = kernel_alloc_reqid(k, &kc->reqid);
 		if (err) {
 			log_err("kernel: no reqid for child %s: %s", cfg->name, strerror(-err));
@@ -1389,6 +1414,11 @@ int kernel_install_trap(struct kernel *k, const struct conf_conn *conn,
 	if (!kc)
 		return -ENOMEM;
 	memcpy(&kc->local, local, ike_addr_len(local));
+	if (asprintf(&kc->trap_name, "%s/%s", conn->name, cfg->name) < 0) {
+		kc->trap_name = NULL;
+		err = -ENOMEM;
+		goto fail;
+	}
 	err = cfg->reqid ? (kc->reqid = cfg->reqid, 0) : kernel_alloc_reqid(k, &kc->reqid);
 	if (!err)
 		err = kernel_build_policies(kc, &c, &mark_in, has_mark_in, &mark_out, has_mark_out,

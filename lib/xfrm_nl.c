@@ -992,3 +992,141 @@ int xfrm_nl_policy_list(struct xfrm_nl *nl, xfrm_nl_policy_cb cb, void *arg)
 	return xfrm_nl_talk(nl, xfrm_nl_build_policy_dump(buf, xfrm_nl_seq(nl)),
 			    xfrm_nl_list_policy_cb, &ctx);
 }
+
+/* ---- acquires (XFRMNLGRP_ACQUIRE) ---- */
+
+int xfrm_nl_parse_acquire(const struct nlmsghdr *nlh, struct xfrm_nl_acquire *acq)
+{
+	const struct nlattr *tb[XFRMA_MAX + 1];
+	struct xfrm_user_acquire ua;
+	int err;
+
+	if (nlh->nlmsg_type != XFRM_MSG_ACQUIRE)
+		return -EBADMSG;
+	err = xfrm_nl_parse_attrs(nlh, sizeof(ua), tb);
+	if (err)
+		return err;
+	memcpy(&ua, mnl_nlmsg_get_payload(nlh), sizeof(ua));
+	if (!xfrm_nl_family_ok(ua.sel.family) || !xfrm_nl_prefix_ok(ua.sel.family, ua.sel.prefixlen_s) ||
+	    !xfrm_nl_prefix_ok(ua.sel.family, ua.sel.prefixlen_d))
+		return -EBADMSG;
+	memset(acq, 0, sizeof(*acq));
+	acq->family = ua.policy.sel.family ? ua.policy.sel.family : ua.sel.family;
+	acq->saddr = ua.saddr;
+	acq->daddr = ua.id.daddr;
+	acq->proto = ua.id.proto;
+	acq->sel = ua.sel;
+	acq->policy_index = ua.policy.index;
+	acq->policy_dir = ua.policy.dir;
+	acq->policy_priority = ua.policy.priority;
+	acq->seq = ua.seq;
+	if (tb[XFRMA_TMPL]) {
+		struct xfrm_user_tmpl t;
+		size_t len = mnl_attr_get_payload_len(tb[XFRMA_TMPL]);
+
+		if (len % sizeof(t))
+			return -EBADMSG;
+		memcpy(&t, mnl_attr_get_payload(tb[XFRMA_TMPL]), sizeof(t));
+		acq->reqid = t.reqid;
+		/* The outer family is the template's (tunnel mode may differ from the inner one). */
+		if (xfrm_nl_family_ok(t.family))
+			acq->family = t.family;
+	}
+	if (tb[XFRMA_MARK]) {
+		acq->has_mark = true;
+		memcpy(&acq->mark, mnl_attr_get_payload(tb[XFRMA_MARK]), sizeof(acq->mark));
+	}
+	if (tb[XFRMA_IF_ID]) {
+		acq->has_if_id = true;
+		acq->if_id = mnl_attr_get_u32(tb[XFRMA_IF_ID]);
+	}
+	return 0;
+}
+
+struct nlmsghdr *xfrm_nl_build_acquire(void *buf, const struct xfrm_nl_acquire *acq, __u32 seq)
+{
+	struct xfrm_user_acquire *p;
+	struct xfrm_user_tmpl t;
+	struct nlmsghdr *nlh;
+
+	if (!xfrm_nl_family_ok(acq->family) || !xfrm_nl_family_ok(acq->sel.family))
+		return NULL;
+	nlh = xfrm_nl_hdr(buf, XFRM_MSG_ACQUIRE, 0, seq);
+	p = mnl_nlmsg_put_extra_header(nlh, sizeof(*p));
+	p->id.daddr = acq->daddr;
+	p->id.proto = acq->proto;
+	p->saddr = acq->saddr;
+	p->sel = acq->sel;
+	p->policy.sel.family = acq->sel.family;
+	p->policy.index = acq->policy_index;
+	p->policy.dir = acq->policy_dir;
+	p->policy.priority = acq->policy_priority;
+	p->aalgos = p->ealgos = p->calgos = ~0U;
+	p->seq = acq->seq;
+	memset(&t, 0, sizeof(t));
+	t.id.daddr = acq->daddr;
+	t.id.proto = acq->proto;
+	t.family = acq->family;
+	t.saddr = acq->saddr;
+	t.reqid = acq->reqid;
+	t.mode = XFRM_MODE_TUNNEL;
+	t.aalgos = t.ealgos = t.calgos = ~0U;
+	mnl_attr_put(nlh, XFRMA_TMPL, sizeof(t), &t);
+	if (acq->has_mark)
+		mnl_attr_put(nlh, XFRMA_MARK, sizeof(acq->mark), &acq->mark);
+	if (acq->has_if_id)
+		mnl_attr_put_u32(nlh, XFRMA_IF_ID, acq->if_id);
+	return nlh;
+}
+
+int xfrm_nl_acquire_open(struct mnl_socket **out)
+{
+	struct mnl_socket *sock;
+	int err;
+
+	sock = mnl_socket_open2(NETLINK_XFRM, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!sock)
+		return -errno;
+	if (mnl_socket_bind(sock, 1u << (XFRMNLGRP_ACQUIRE - 1), MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		mnl_socket_close(sock);
+		return err;
+	}
+	*out = sock;
+	return 0;
+}
+
+void xfrm_nl_acquire_close(struct mnl_socket *sock)
+{
+	if (sock)
+		mnl_socket_close(sock);
+}
+
+int xfrm_nl_acquire_read(struct mnl_socket *sock, xfrm_nl_acquire_cb cb, void *arg)
+{
+	char buf[XFRM_NL_BUF_SIZE];
+
+	for (;;) {
+		const struct nlmsghdr *m;
+		ssize_t n;
+		int left;
+
+		n = mnl_socket_recvfrom(sock, buf, sizeof(buf));
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		m = (const void *)buf;
+		left = (int)n;
+		for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
+			struct xfrm_nl_acquire acq;
+
+			/* Multicasts come from the kernel only (portid 0). */
+			if (m->nlmsg_pid || m->nlmsg_type != XFRM_MSG_ACQUIRE)
+				continue;
+			if (xfrm_nl_parse_acquire(m, &acq)) {
+				log_debug("xfrm_nl: malformed XFRM_MSG_ACQUIRE ignored");
+				continue;
+			}
+			cb(&acq, arg);
+		}
+	}
+}

@@ -208,6 +208,46 @@ int xfrm_nl_policy_get(struct xfrm_nl *nl, const struct xfrm_nl_policy_id *id,
 typedef int (*xfrm_nl_policy_cb)(const struct xfrm_nl_policy *pol, void *arg);
 int xfrm_nl_policy_list(struct xfrm_nl *nl, xfrm_nl_policy_cb cb, void *arg);
 
+/*
+ * XFRM_MSG_ACQUIRE: an outbound packet matched a policy whose template has
+ * no state (a trap). The kernel multicasts it to XFRMNLGRP_ACQUIRE once per
+ * larval (XFRM_STATE_ACQ) state, which then blocks further acquires for the
+ * same template for net.core.xfrm_acq_expires seconds (30 by default).
+ * @sel is the packet's exact flow: full-length prefixes, ports with masks
+ * 0xffff (ICMP: type/code), proto. Addresses in network order.
+ */
+struct xfrm_nl_acquire {
+	__u16 family; /* of the template (outer) */
+	xfrm_address_t saddr, daddr; /* template: our end, the peer */
+	__u8 proto; /* IPPROTO_ESP */
+	__u32 reqid; /* of the first template, 0 if none was attached */
+	struct xfrm_selector sel; /* the packet (sel.family: inner family) */
+	__u32 policy_index;
+	__u8 policy_dir;
+	__u32 policy_priority;
+	__u32 seq; /* the kernel's acquire sequence number */
+	bool has_mark;
+	struct xfrm_mark mark;
+	bool has_if_id;
+	__u32 if_id;
+};
+
+/* -EBADMSG unless @nlh is a well-formed XFRM_MSG_ACQUIRE. */
+int xfrm_nl_parse_acquire(const struct nlmsghdr *nlh, struct xfrm_nl_acquire *acq);
+/* The message the kernel would send (tests and fuzzing only); @seq goes
+ * into nlmsg_seq, acq->seq into the payload. */
+struct nlmsghdr *xfrm_nl_build_acquire(void *buf, const struct xfrm_nl_acquire *acq, __u32 seq);
+/* A non-blocking NETLINK_XFRM socket joined to XFRMNLGRP_ACQUIRE; its fd
+ * goes into poll(). Close with xfrm_nl_acquire_close(). */
+struct mnl_socket;
+int xfrm_nl_acquire_open(struct mnl_socket **out);
+void xfrm_nl_acquire_close(struct mnl_socket *sock);
+/* Reads what is queued, @cb for each parsed acquire (malformed messages and
+ * other types are skipped); 0 when drained, -ENOBUFS if the kernel dropped
+ * messages (socket overrun), other -errno. */
+typedef void (*xfrm_nl_acquire_cb)(const struct xfrm_nl_acquire *acq, void *arg);
+int xfrm_nl_acquire_read(struct mnl_socket *sock, xfrm_nl_acquire_cb cb, void *arg);
+
 /* Known transforms: key length in bytes (incl. salt) and default ICV/trunc bits. */
 struct xfrm_nl_alg_info {
 	const char *name; /* kernel name */

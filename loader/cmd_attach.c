@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * xipsec attach IFACE --inner|--outer [--mode native|generic] [--allow-unknown-spi]
+ * xipsec attach IFACE --inner|--outer [--mode auto|native|generic] [--allow-unknown-spi]
  *
  * Attaching the outer side turns dropping of ESP with an unknown SPI on
  * (issue 3: dropped at XDP unless switched off), or off with
@@ -18,7 +18,7 @@
 
 int cmd_attach(int argc, char **argv)
 {
-	enum hook_xdp_mode mode = HOOK_XDP_NATIVE;
+	enum hook_xdp_mode mode = HOOK_XDP_AUTO;
 	enum hook_side side = HOOK_NONE;
 	const char *ifname = NULL;
 	bool allow_unknown = false;
@@ -35,7 +35,9 @@ int cmd_attach(int argc, char **argv)
 			side = argv[i][2] == 'i' ? HOOK_INNER : HOOK_OUTER;
 		} else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
 			i++;
-			if (!strcmp(argv[i], "native")) {
+			if (!strcmp(argv[i], "auto")) {
+				mode = HOOK_XDP_AUTO;
+			} else if (!strcmp(argv[i], "native")) {
 				mode = HOOK_XDP_NATIVE;
 			} else if (!strcmp(argv[i], "generic")) {
 				mode = HOOK_XDP_GENERIC;

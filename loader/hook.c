@@ -15,10 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -284,6 +289,49 @@ static int hook_xdp_state(int ifindex, struct hook_xdp_state *st)
 	return 0;
 }
 
+/* Whether @ifindex is a veth (its ethtool driver name); false when unknown. */
+static bool hook_is_veth(int ifindex)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr;
+	bool veth = false;
+	int fd;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (!if_indextoname((unsigned int)ifindex, ifr.ifr_name))
+		return false;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	ifr.ifr_data = (void *)&info;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr))
+		veth = !strncmp(info.driver, "veth", sizeof(info.driver));
+	close(fd);
+	return veth;
+}
+
+/* HOOK_XDP_AUTO made concrete for @ifindex (see hook.h). */
+static int hook_xdp_mode_resolve(int ifindex, enum hook_xdp_mode mode, enum xdp_attach_mode *out)
+{
+	struct hook_xdp_state st;
+	int err;
+
+	if (mode != HOOK_XDP_AUTO) {
+		*out = mode == HOOK_XDP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+		return 0;
+	}
+	err = hook_xdp_state(ifindex, &st);
+	if (err) {
+		log_err("attach: query XDP: %s", strerror(-err));
+		return err;
+	}
+	if (st.present && (st.mode == XDP_MODE_SKB || st.mode == XDP_MODE_NATIVE))
+		*out = st.mode;
+	else
+		*out = hook_is_veth(ifindex) ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+	return 0;
+}
+
 static const char *hook_mode_name(enum xdp_attach_mode m)
 {
 	return m == XDP_MODE_SKB ? "generic" : m == XDP_MODE_NATIVE ? "native" : "other";
@@ -437,7 +485,7 @@ int hook_attach(int ifindex, enum hook_side side, enum hook_xdp_mode mode, const
 {
 	const char *xdp_name = side == HOOK_INNER ? XIPSEC_PROG_INNER_XDP : XIPSEC_PROG_OUTER_XDP;
 	const char *tc_name = side == HOOK_INNER ? XIPSEC_PROG_INNER_TC : XIPSEC_PROG_OUTER_TC;
-	enum xdp_attach_mode xmode = mode == HOOK_XDP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+	enum xdp_attach_mode xmode;
 	struct bpf_object *obj;
 	struct bpf_program *tc;
 	struct hook_info before;
@@ -450,6 +498,10 @@ int hook_attach(int ifindex, enum hook_side side, enum hook_xdp_mode mode, const
 	err = hook_query(ifindex, &before);
 	if (err)
 		return err;
+	err = hook_xdp_mode_resolve(ifindex, mode, &xmode);
+	if (err)
+		return err;
+	log_debug("attach: XDP in %s mode", hook_mode_name(xmode));
 
 	obj = hook_open(side, pin_dir);
 	err = (int)libbpf_get_error(obj);

@@ -34,6 +34,16 @@ enum hook_side {
 enum hook_xdp_mode {
 	HOOK_XDP_NATIVE,
 	HOOK_XDP_GENERIC,
+	/*
+	 * The mode already in use on the interface if there is an XDP program;
+	 * otherwise generic on veth and native elsewhere. A native program on a
+	 * veth makes the kernel turn TSO off on its peer ("off [fixed]", 6.1 and
+	 * later, frags-aware programs too), so the peer segments in software
+	 * and every segment is routed (and encrypted) on its own: tunnel
+	 * throughput fell to 0.77 of the plain kernel's (docs/benchmarks.md).
+	 * Generic XDP on a veth drops as early for skbs coming from the peer.
+	 */
+	HOOK_XDP_AUTO,
 };
 
 struct hook_info {

@@ -89,7 +89,7 @@ group_fuzz() {
 }
 
 group_vm() {
-	local t name log rc line
+	local t name log rc line to
 	# The runner's own checks first: exit codes, splat detection, timeout.
 	while IFS= read -r line; do
 		case $line in
@@ -102,7 +102,10 @@ group_vm() {
 		if [ -n "${VM_TESTS:-}" ] && ! [[ " $VM_TESTS " == *" $name "* ]]; then continue; fi
 		log="$RESULTS/vm-$name.log"
 		local t0=$SECONDS
-		"$SRC/selftests/vm/vm-run" --log "$log" -- "$t"
+		# a test that needs longer than vm-run's default says so in a
+		# "# vm-timeout: SECONDS" line
+		to=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\)$/\1/p' "$t")
+		"$SRC/selftests/vm/vm-run" ${to:+--timeout "$to"} --log "$log" -- "$t"
 		rc=$?
 		case $rc in
 		0) record PASS "vm/$name ($((SECONDS - t0))s)" ;;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Attach/detach of the dataplane programs (loader/hook.c) on the host kernel:
- * idempotent re-attach replacing programs in place, switching sides, refusing
- * to touch programs that are not ours, detach leaving others' programs alone.
+ * idempotent re-attach replacing programs in place, switching sides, the XDP
+ * mode chosen for veth (auto), refusing to touch programs that are not ours,
+ * detach leaving others' programs alone.
  *
  *   private netns + private mount ns (fresh bpffs on /sys/fs/bpf)
  *
@@ -15,6 +16,7 @@
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +144,39 @@ static void test_generic_mode(void **state)
 	assert_int_equal(hook_detach(ifb), 0);
 }
 
+/*
+ * Auto mode: generic XDP on a veth, which keeps TSO on the peer (a native
+ * program turns it off there); the mode in use when XDP is already attached.
+ */
+static void test_auto_mode(void **state)
+{
+	/* the TSO checks need ethtool (not part of the build dependencies) */
+	bool eth = !system("command -v ethtool >/dev/null");
+	struct hook_info a;
+
+	(void)state;
+	assert_int_equal(hook_attach(ifa, HOOK_INNER, HOOK_XDP_AUTO, XIPSEC_PIN_DIR), 0);
+	assert_int_equal(hook_query(ifa, &a), 0);
+	assert_int_equal(a.side, HOOK_INNER);
+	assert_true(a.xdp_prog_id > 0);
+	assert_true(a.xdp_generic);
+	if (eth)
+		assert_int_equal(count_lines("ethtool -k xb", "tcp-segmentation-offload: on"), 1);
+	assert_int_equal(hook_detach(ifa), 0);
+
+	/* the native program's effect that auto avoids */
+	assert_int_equal(hook_attach(ifa, HOOK_INNER, HOOK_XDP_NATIVE, XIPSEC_PIN_DIR), 0);
+	if (eth)
+		assert_int_equal(count_lines("ethtool -k xb", "tcp-segmentation-offload: off"), 1);
+	/* re-attach in auto mode keeps the native mode instead of failing */
+	assert_int_equal(hook_attach(ifa, HOOK_INNER, HOOK_XDP_AUTO, XIPSEC_PIN_DIR), 0);
+	assert_int_equal(hook_query(ifa, &a), 0);
+	assert_false(a.xdp_generic);
+	assert_int_equal(hook_detach(ifa), 0);
+	if (eth)
+		assert_int_equal(count_lines("ethtool -k xb", "tcp-segmentation-offload: on"), 1);
+}
+
 /* Programs of others: never replaced, never removed. */
 static void test_foreign(void **state)
 {
@@ -198,6 +233,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_attach_idempotent),
 		cmocka_unit_test(test_generic_mode),
+		cmocka_unit_test(test_auto_mode),
 		cmocka_unit_test(test_foreign),
 	};
 

@@ -112,7 +112,7 @@ static void put_key(const char *peer, const char *name, EVP_PKEY *k)
 /* A fresh swanctl directory for @peer (the old one removed). */
 static void peer_dir(const char *peer)
 {
-	static const char *const subs[] = { "", "/x509", "/x509ca", "/private" };
+	static const char *const subs[] = { "", "/x509", "/x509ca", "/private", "/pkcs8" };
 	char path[256], cmd[320];
 	size_t i;
 
@@ -554,10 +554,12 @@ static void test_rsa_and_dn(void **state)
 	assert_up(&n, spi);
 	net_free(&n);
 
-	/* an RFC822 identity, found in x509/ by identity (no certs =) */
+	/* an RFC822 identity, found in x509/ by identity (no certs =); the
+	 * key in pkcs8/ */
 	standard_dirs();
 	put_cert("moon", "x509/moon.pem", c_moon_rsa);
-	put_key("moon", "private/moon.key", k_rsa);
+	put_key("moon", "private/moon.key", k_root);
+	put_key("moon", "pkcs8/moon.key", k_rsa);
 	net_init(&n, sun_conf(NULL, NULL, "      auth = pubkey\n      id = moon@example.org"),
 		 moon_conf(NULL, "      auth = pubkey\n      id = moon@example.org", NULL));
 	spi = net_up(&n);
@@ -599,6 +601,31 @@ static void test_send_cert(void **state)
 	assert_int_equal(engine_get_stats(n.p[0].eng)->auth_failed, 1);
 	/* sun said so in an INFORMATIONAL: IKE_SA_INIT, IKE_AUTH, that */
 	assert_int_equal(n.p[0].nsent, 3);
+	net_free(&n);
+}
+
+/* Remote certs: the peer must use one of them; sending none, the first. */
+static void test_remote_certs(void **state)
+{
+	struct net n;
+	uint64_t spi;
+
+	(void)state;
+	standard_dirs();
+	put_cert("sun", "x509/moon.pem", c_moon);
+	net_init(&n, sun_conf(NULL, NULL, SUN_REMOTE "\n      certs = moon.pem"),
+		 moon_conf("send_cert = never", NULL, NULL));
+	spi = net_up(&n);
+	assert_up(&n, spi);
+	net_free(&n);
+	/* moon's certificate, sent, is not the one sun pinned */
+	standard_dirs();
+	put_cert("sun", "x509/moon-rsa.pem", c_moon_rsa);
+	net_init(&n, sun_conf(NULL, NULL, SUN_REMOTE "\n      certs = moon-rsa.pem"),
+		 moon_conf(NULL, NULL, NULL));
+	net_up(&n);
+	assert_int_equal(engine_sa_count(n.p[0].eng), 0);
+	assert_int_equal(engine_get_stats(n.p[0].eng)->auth_failed, 1);
 	net_free(&n);
 }
 
@@ -752,7 +779,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ecdsa),	     cmocka_unit_test(test_rsa_and_dn),
-		cmocka_unit_test(test_send_cert),    cmocka_unit_test(test_untrusted),
+		cmocka_unit_test(test_send_cert),    cmocka_unit_test(test_remote_certs),
+		cmocka_unit_test(test_untrusted),
 		cmocka_unit_test(test_expired),	     cmocka_unit_test(test_id_mismatch),
 		cmocka_unit_test(test_bad_signature), cmocka_unit_test(test_no_key),
 	};

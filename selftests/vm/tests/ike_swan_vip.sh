@@ -85,6 +85,7 @@ dir2=$(swan_conf_dir gw2)
 ip -n gw2 route add 10.3.0.0/24 via 192.0.2.1
 ip -n gw1 route add 10.4.0.0/24 via 192.0.2.2
 capture_start wire br0 "$TEST_TMP/outer.pcap" 'udp port 500 or udp port 4500 or esp or icmp'
+ike_dissector_start	# tshark starts up while the test runs
 
 # 1. xiked is the client.
 step "xiked client, charon gateway"
