@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Benchmarks (not part of `make test`): `make bench` builds $(BUILD)/bench/classify_bench.
-# Run as root: build/bench/classify_bench [--rules 10,1000,10000,100000] [--xfrm 100000]
+# Run as root: build/bench/classify_bench [--rules 10,1000,10000,100000] [--cpu N] [--xfrm 100000]
 
 BENCH_BIN := $(BUILD)/bench/classify_bench
 

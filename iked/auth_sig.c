@@ -31,7 +31,7 @@
 #include "auth_sig.h"
 
 static const uint8_t auth_hash_ids[] = { IKEV2_HASH_SHA2_256, IKEV2_HASH_SHA2_384,
-					  IKEV2_HASH_SHA2_512, IKEV2_HASH_IDENTITY };
+					 IKEV2_HASH_SHA2_512, IKEV2_HASH_IDENTITY };
 
 size_t auth_hashes_encode(uint8_t *out, size_t cap)
 {
@@ -258,7 +258,7 @@ int auth_sign(EVP_PKEY *key, unsigned int peer_hashes, bool rsa_pss, const uint8
 }
 
 __attribute__((format(printf, 3, 4))) static void auth_why(char *why, size_t whylen,
-							    const char *fmt, ...)
+							   const char *fmt, ...)
 {
 	va_list ap;
 
@@ -291,8 +291,7 @@ static const EVP_MD *auth_algor_md(const X509_ALGOR *a)
 }
 
 /* RSASSA-PSS-params of an AlgorithmIdentifier into hash, MGF1 hash, salt. */
-static int auth_pss_params(const X509_ALGOR *alg, const EVP_MD **md, const EVP_MD **mgf1,
-			   int *salt)
+static int auth_pss_params(const X509_ALGOR *alg, const EVP_MD **md, const EVP_MD **mgf1, int *salt)
 {
 	const ASN1_STRING *seq;
 	const unsigned char *p;
@@ -408,8 +407,9 @@ static int auth_verify_7427(EVP_PKEY *pub, const uint8_t *sig, size_t sig_len,
 		err = auth_pss_params(alg, &md, &mgf1, &salt);
 		if (err) {
 			X509_ALGOR_free(alg);
-			auth_why(why, whylen, "%s",
-				 "RSASSA-PSS parameters not accepted (SHA2 and MGF1 with SHA2 only)");
+			auth_why(
+				why, whylen, "%s",
+				"RSASSA-PSS parameters not accepted (SHA2 and MGF1 with SHA2 only)");
 			return err;
 		}
 		key_ok = auth_is_rsa(pub);
@@ -501,7 +501,8 @@ int auth_verify(EVP_PKEY *pub, uint8_t method, const uint8_t *sig, size_t sig_le
 		return auth_verify_7427(pub, sig, sig_len, octets, len, why, whylen);
 	case IKEV2_AUTH_RSA_SIG:
 		if (!auth_is_rsa(pub)) {
-			auth_why(why, whylen, "%s", "RSA signature but the certificate's key is not RSA");
+			auth_why(why, whylen, "%s",
+				 "RSA signature but the certificate's key is not RSA");
 			return -ENOTSUP;
 		}
 		err = auth_do_verify(pub, EVP_sha1(), NULL, 0, sig, sig_len, octets, len);
@@ -572,8 +573,9 @@ bool auth_cert_has_id(X509 *cert, unsigned int type, const uint8_t *data, size_t
 
 		if (g->type != want)
 			continue;
-		s = want == GEN_DNS ? g->d.dNSName : want == GEN_EMAIL ? g->d.rfc822Name :
-									  g->d.iPAddress;
+		s = want == GEN_DNS   ? g->d.dNSName :
+		    want == GEN_EMAIL ? g->d.rfc822Name :
+					g->d.iPAddress;
 		if ((size_t)ASN1_STRING_length(s) != len)
 			continue;
 		if (want == GEN_IPADD)
@@ -655,7 +657,7 @@ static const char *auth_verify_reason(int code)
 }
 
 int auth_cert_verify(const struct conf *conf, X509 *const *anchors, size_t nanchors, X509 *cert,
-		     STACK_OF(X509) *untrusted, time_t now, char *why, size_t whylen)
+		     STACK_OF(X509) * untrusted, time_t now, char *why, size_t whylen)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();

@@ -32,8 +32,8 @@
 /* Bits of a hash set: bit n is RFC 7427 hash algorithm ID n (IKEV2_HASH_*). */
 #define AUTH_HASH_BIT(id) (1u << (id))
 /* What we implement and announce: SHA2-256/384/512 and Identity (EdDSA). */
-#define AUTH_HASHES_OURS                                                                      \
-	(AUTH_HASH_BIT(IKEV2_HASH_SHA2_256) | AUTH_HASH_BIT(IKEV2_HASH_SHA2_384) |            \
+#define AUTH_HASHES_OURS                                                           \
+	(AUTH_HASH_BIT(IKEV2_HASH_SHA2_256) | AUTH_HASH_BIT(IKEV2_HASH_SHA2_384) | \
 	 AUTH_HASH_BIT(IKEV2_HASH_SHA2_512) | AUTH_HASH_BIT(IKEV2_HASH_IDENTITY))
 
 /* SIGNATURE_HASH_ALGORITHMS notify data for AUTH_HASHES_OURS; @cap >= 8. Returns the length. */
@@ -85,7 +85,7 @@ bool auth_key_fits(EVP_PKEY *key, enum conf_auth_method method);
  * does not validate.
  */
 int auth_cert_verify(const struct conf *conf, X509 *const *anchors, size_t nanchors, X509 *cert,
-		     STACK_OF(X509) *untrusted, time_t now, char *why, size_t whylen);
+		     STACK_OF(X509) * untrusted, time_t now, char *why, size_t whylen);
 
 /*
  * Our certificate for local round @la with identity @type/@data: its first

@@ -931,6 +931,12 @@ static int kernel_add_sa(struct kernel *k, const struct engine_child *c, bool in
 	int err;
 
 	xfrm_nl_sa_init(&sa, c->local->sa_family);
+	/* No selector on the state and no fixed inner family: a child may
+	 * carry IPv4 and IPv6 selectors over either outer family, and the
+	 * kernel then takes the inner family from each packet (the policies
+	 * do the selecting). */
+	memset(&sa.sel, 0, sizeof(sa.sel));
+	sa.flags |= XFRM_STATE_AF_UNSPEC;
 	/* Safety net only: the engine rekeys before and deletes at life_time. */
 	if (c->life_time)
 		sa.lft.hard_add_expires_seconds = c->life_time;
@@ -1176,7 +1182,10 @@ static void kernel_dp_add(struct kernel *k, struct kernel_child *kc, const struc
 		in.sel[0].family = XIPSEC_AF_INET;
 		in.sel[1].family = XIPSEC_AF_INET6;
 	}
+	/* a freed id is reused: its counters must start from 0 */
 	err = dp_ike_sa_alloc(&k->dp, kernel_dp_id_used, k, &kc->dp_in);
+	if (!err)
+		err = dp_sa_stats_clear(&k->dp, kc->dp_in);
 	if (!err)
 		err = dp_sa_set(&k->dp, kc->dp_in, &in);
 	if (err) {
@@ -1184,6 +1193,8 @@ static void kernel_dp_add(struct kernel *k, struct kernel_child *kc, const struc
 		goto fail;
 	}
 	err = dp_ike_sa_alloc(&k->dp, kernel_dp_id_used, k, &kc->dp_out);
+	if (!err)
+		err = dp_sa_stats_clear(&k->dp, kc->dp_out);
 	if (!err) {
 		out.flags = XIPSEC_SA_F_OUTBOUND | XIPSEC_SA_F_INSTALLED;
 		out.spi = htonl(kc->spi_out);
@@ -1270,15 +1281,22 @@ static bool kernel_trap_reqid(const struct kernel *k, const struct engine_child 
 			      uint32_t *reqid)
 {
 	const struct kernel_child *t;
+	xfrm_address_t a, b;
 	char name[300];
 
 	snprintf(name, sizeof(name), "%s/%s", c->conn->name, c->cfg->name);
-	for (t = k->children; t; t = t->next)
-		if (t->trap_name && !strcmp(t->trap_name, name) &&
-		    ike_addr_equal((const struct sockaddr *)&t->local, c->local)) {
+	kernel_addr(c->local, &a);
+	for (t = k->children; t; t = t->next) {
+		if (!t->trap_name || strcmp(t->trap_name, name) ||
+		    t->local.ss_family != c->local->sa_family)
+			continue;
+		/* the host only: NAT-T may have moved the IKE SA to port 4500 */
+		kernel_addr((const struct sockaddr *)&t->local, &b);
+		if (!memcmp(&a, &b, sizeof(a))) {
 			*reqid = t->reqid;
 			return true;
 		}
+	}
 	return false;
 }
 

@@ -207,6 +207,22 @@ int dp_sa_stats_read(const struct dp_maps *m, uint32_t id, struct xipsec_sa_stat
 	return dp_percpu_sum(m->sa_stat_fd, id, out, sizeof(*out));
 }
 
+int dp_sa_stats_clear(const struct dp_maps *m, uint32_t id)
+{
+	int ncpu = libbpf_num_possible_cpus(), ret = 0;
+	void *zero;
+
+	if (ncpu <= 0 || id >= XIPSEC_MAX_SA)
+		return -EINVAL;
+	zero = calloc((size_t)ncpu, sizeof(struct xipsec_sa_stats));
+	if (!zero)
+		return -ENOMEM;
+	if (bpf_map_update_elem(m->sa_stat_fd, &id, zero, BPF_ANY))
+		ret = -errno;
+	free(zero);
+	return ret;
+}
+
 int dp_drop_read(const struct dp_maps *m, enum xipsec_drop reason, uint64_t *out)
 {
 	return dp_percpu_sum(m->drops_fd, reason, out, sizeof(*out));

@@ -58,6 +58,8 @@ int dp_config_get(const struct dp_maps *m, struct xipsec_config *cfg);
  */
 int dp_percpu_sum(int fd, uint32_t key, void *out, size_t value_size);
 int dp_sa_stats_read(const struct dp_maps *m, uint32_t id, struct xipsec_sa_stats *out);
+/* Zero SA @id's counters on every CPU: a reused id starts from 0. */
+int dp_sa_stats_clear(const struct dp_maps *m, uint32_t id);
 int dp_drop_read(const struct dp_maps *m, enum xipsec_drop reason, uint64_t *out);
 int dp_stat_read(const struct dp_maps *m, enum xipsec_stat stat, uint64_t *out);
 

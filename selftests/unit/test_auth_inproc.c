@@ -38,8 +38,8 @@
 #include "../../iked/ikev2_msg.h"
 #include "log.h"
 
-#define MAX_Q	 32
-#define MAX_LOG	 16
+#define MAX_Q	  32
+#define MAX_LOG	  16
 #define MAX_CHILD 4
 
 struct net;
@@ -420,12 +420,11 @@ static int setup(void **state)
 	k_rsa = pki_key("rsa");
 	c_root = pki_cert(k_root, NULL, NULL, "root CA", NULL, 1, -3600, 86400);
 	c_other = pki_cert(k_other, NULL, NULL, "other CA", NULL, 1, -3600, 86400);
-	c_sun = pki_cert(k_sun, c_root, k_root, "sun", "DNS:sun.example.org,IP:192.0.2.1", 0,
-			 -3600, 86400);
-	c_sun_expired = pki_cert(k_sun, c_root, k_root, "sun", "DNS:sun.example.org", 0, -7200,
-				 -3600);
-	c_sun_rsa = pki_cert(k_rsa, c_root, k_root, "sun", "DNS:sun.example.org", 0, -3600,
-			     86400);
+	c_sun = pki_cert(k_sun, c_root, k_root, "sun", "DNS:sun.example.org,IP:192.0.2.1", 0, -3600,
+			 86400);
+	c_sun_expired =
+		pki_cert(k_sun, c_root, k_root, "sun", "DNS:sun.example.org", 0, -7200, -3600);
+	c_sun_rsa = pki_cert(k_rsa, c_root, k_root, "sun", "DNS:sun.example.org", 0, -3600, 86400);
 	c_moon = pki_cert(k_moon, c_root, k_root, "moon", "DNS:moon.example.org", 0, -3600, 86400);
 	c_moon_rsa = pki_cert(k_rsa, c_root, k_root, "moon",
 			      "DNS:moon.example.org,email:moon@example.org", 0, -3600, 86400);
@@ -479,8 +478,8 @@ static struct conf *sun_conf(const char *extra, const char *local, const char *r
 
 static struct conf *moon_conf(const char *extra, const char *local, const char *remote)
 {
-	return peer_conf("moon", extra, local ? local : MOON_LOCAL,
-			 remote ? remote : MOON_REMOTE, "10.2.0.0/24", "10.1.0.0/24");
+	return peer_conf("moon", extra, local ? local : MOON_LOCAL, remote ? remote : MOON_REMOTE,
+			 "10.2.0.0/24", "10.1.0.0/24");
 }
 
 /* ---- cases ---- */
@@ -684,7 +683,8 @@ static void test_id_mismatch(void **state)
 	(void)state;
 	/* sun claims an identity its certificate does not name */
 	standard_dirs();
-	refused(sun_conf(NULL, "      auth = pubkey\n      certs = sun.pem\n      id = sun2.example.org",
+	refused(sun_conf(NULL,
+			 "      auth = pubkey\n      certs = sun.pem\n      id = sun2.example.org",
 			 NULL),
 		moon_conf(NULL, NULL, "      auth = pubkey\n      id = %any"),
 		"identity mismatch: certificate 'O=xipsec test, CN=sun' does not name "
@@ -778,11 +778,11 @@ static void test_no_key(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ecdsa),	     cmocka_unit_test(test_rsa_and_dn),
-		cmocka_unit_test(test_send_cert),    cmocka_unit_test(test_remote_certs),
-		cmocka_unit_test(test_untrusted),
-		cmocka_unit_test(test_expired),	     cmocka_unit_test(test_id_mismatch),
-		cmocka_unit_test(test_bad_signature), cmocka_unit_test(test_no_key),
+		cmocka_unit_test(test_ecdsa),	    cmocka_unit_test(test_rsa_and_dn),
+		cmocka_unit_test(test_send_cert),   cmocka_unit_test(test_remote_certs),
+		cmocka_unit_test(test_untrusted),   cmocka_unit_test(test_expired),
+		cmocka_unit_test(test_id_mismatch), cmocka_unit_test(test_bad_signature),
+		cmocka_unit_test(test_no_key),
 	};
 
 	log_init("test_auth_inproc", LOG_LVL_INFO, false);

@@ -47,11 +47,11 @@ static int setup(void **state)
 	c_inter = pki_cert(k_inter, c_root, k_root, "inter CA", NULL, 1, -3600, 86400);
 	c_other = pki_cert(k_other, NULL, NULL, "other CA", NULL, 1, -3600, 86400);
 	c_sun = pki_cert(k_sun, c_inter, k_inter, "sun",
-			 "DNS:sun.example.org,IP:192.0.2.1,IP:2001:db8::1,email:sun@example.org",
-			 0, -3600, 86400);
+			 "DNS:sun.example.org,IP:192.0.2.1,IP:2001:db8::1,email:sun@example.org", 0,
+			 -3600, 86400);
 	c_moon = pki_cert(k_moon, c_root, k_root, "moon", "DNS:moon.example.org", 0, -3600, 86400);
-	c_stranger = pki_cert(k_sun, c_other, k_other, "sun", "DNS:sun.example.org", 0, -3600,
-			      86400);
+	c_stranger =
+		pki_cert(k_sun, c_other, k_other, "sun", "DNS:sun.example.org", 0, -3600, 86400);
 	return 0;
 }
 
@@ -128,9 +128,9 @@ static void roundtrip(EVP_PKEY *key, unsigned int hashes, bool pss, uint8_t want
 			 0);
 	memcpy(other, msg, sizeof(msg));
 	other[3] ^= 1;
-	assert_int_equal(auth_verify(key, method, auth, len, other, sizeof(other), why,
-				     sizeof(why)),
-			 -EBADMSG);
+	assert_int_equal(
+		auth_verify(key, method, auth, len, other, sizeof(other), why, sizeof(why)),
+		-EBADMSG);
 	assert_non_null(strstr(why, "bad signature"));
 	/* a flipped bit in the signature value */
 	auth[len - 2] ^= 0x40;
@@ -146,10 +146,8 @@ static void test_sign_ecdsa(void **state)
 	/* RFC 7427: the hash of the curve's size first */
 	roundtrip(k_sun, AUTH_HASHES_OURS, false, IKEV2_AUTH_DIGITAL_SIGNATURE,
 		  "ecdsa-with-SHA256");
-	roundtrip(p384, AUTH_HASHES_OURS, false, IKEV2_AUTH_DIGITAL_SIGNATURE,
-		  "ecdsa-with-SHA384");
-	roundtrip(p521, AUTH_HASHES_OURS, false, IKEV2_AUTH_DIGITAL_SIGNATURE,
-		  "ecdsa-with-SHA512");
+	roundtrip(p384, AUTH_HASHES_OURS, false, IKEV2_AUTH_DIGITAL_SIGNATURE, "ecdsa-with-SHA384");
+	roundtrip(p521, AUTH_HASHES_OURS, false, IKEV2_AUTH_DIGITAL_SIGNATURE, "ecdsa-with-SHA512");
 	/* ... else what the peer accepts */
 	roundtrip(k_sun, AUTH_HASH_BIT(IKEV2_HASH_SHA2_512), false, IKEV2_AUTH_DIGITAL_SIGNATURE,
 		  "ecdsa-with-SHA512");
@@ -166,12 +164,11 @@ static void test_sign_ecdsa(void **state)
 static void test_sign_rsa(void **state)
 {
 	(void)state;
-	roundtrip(k_moon, AUTH_HASHES_OURS, false, IKEV2_AUTH_DIGITAL_SIGNATURE,
-		  "RSA-SHA256");
-	roundtrip(k_moon, AUTH_HASH_BIT(IKEV2_HASH_SHA2_384), false,
-		  IKEV2_AUTH_DIGITAL_SIGNATURE, "RSA-SHA384");
-	roundtrip(k_moon, AUTH_HASH_BIT(IKEV2_HASH_SHA2_512), false,
-		  IKEV2_AUTH_DIGITAL_SIGNATURE, "RSA-SHA512");
+	roundtrip(k_moon, AUTH_HASHES_OURS, false, IKEV2_AUTH_DIGITAL_SIGNATURE, "RSA-SHA256");
+	roundtrip(k_moon, AUTH_HASH_BIT(IKEV2_HASH_SHA2_384), false, IKEV2_AUTH_DIGITAL_SIGNATURE,
+		  "RSA-SHA384");
+	roundtrip(k_moon, AUTH_HASH_BIT(IKEV2_HASH_SHA2_512), false, IKEV2_AUTH_DIGITAL_SIGNATURE,
+		  "RSA-SHA512");
 	roundtrip(k_moon, AUTH_HASHES_OURS, true, IKEV2_AUTH_DIGITAL_SIGNATURE, "RSASSA-PSS");
 	roundtrip(k_moon, AUTH_HASH_BIT(IKEV2_HASH_SHA2_512), true, IKEV2_AUTH_DIGITAL_SIGNATURE,
 		  "RSASSA-PSS");
@@ -239,9 +236,9 @@ static void test_verify_refused(void **state)
 			 -ENOTSUP);
 	assert_non_null(strstr(why, "not accepted"));
 	/* an ECDSA algorithm with an RSA certificate */
-	assert_int_equal(auth_sign(k_sun, AUTH_HASHES_OURS, false, msg, sizeof(msg), &method, auth,
-				   &len),
-			 0);
+	assert_int_equal(
+		auth_sign(k_sun, AUTH_HASHES_OURS, false, msg, sizeof(msg), &method, auth, &len),
+		0);
 	assert_int_equal(auth_verify(k_moon, method, auth, len, msg, sizeof(msg), why, sizeof(why)),
 			 -ENOTSUP);
 	assert_non_null(strstr(why, "does not fit"));
@@ -272,23 +269,23 @@ static void test_verify_malformed(void **state)
 	char why[256];
 
 	(void)state;
-	assert_int_equal(auth_sign(k_sun, AUTH_HASHES_OURS, false, msg, sizeof(msg), &method, auth,
-				   &len),
-			 0);
+	assert_int_equal(
+		auth_sign(k_sun, AUTH_HASHES_OURS, false, msg, sizeof(msg), &method, auth, &len),
+		0);
 	/* empty, length byte past the end, length that cuts the AlgorithmIdentifier */
 	assert_int_equal(auth_verify(k_sun, method, auth, 0, msg, sizeof(msg), why, sizeof(why)),
 			 -EINVAL);
-	assert_int_equal(auth_verify(k_sun, method, auth, auth[0] + 1u, msg, sizeof(msg), why,
-				     sizeof(why)),
-			 -EINVAL);
+	assert_int_equal(
+		auth_verify(k_sun, method, auth, auth[0] + 1u, msg, sizeof(msg), why, sizeof(why)),
+		-EINVAL);
 	memcpy(bad, auth, len);
 	bad[0]--;
 	assert_int_equal(auth_verify(k_sun, method, bad, len, msg, sizeof(msg), why, sizeof(why)),
 			 -EINVAL);
 	/* every truncation fails, none crashes */
 	for (i = 0; i < len; i++)
-		assert_int_not_equal(
-			auth_verify(k_sun, method, auth, i, msg, sizeof(msg), NULL, 0), 0);
+		assert_int_not_equal(auth_verify(k_sun, method, auth, i, msg, sizeof(msg), NULL, 0),
+				     0);
 	/* every single-byte corruption fails */
 	for (i = 0; i < len; i++) {
 		memcpy(bad, auth, len);

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
+# vm-timeout: 450
 #
 # IPv4 and IPv6 inner traffic in one child SA (two selectors per side), over
 # an IPv4 and then over an IPv6 outer path, between xiked and Debian's

@@ -8,10 +8,12 @@
 #          xiked                                 charon "gw2"
 #          ESP tunnel 10.1.0.0/24 <-> 10.2.0.0/24, IKE on udp 500
 #
+# vm-timeout: 1500
+#
 #   1. Timers: xiked initiates with a child rekey_time of 10 s and an IKE
 #      rekey_time of 16 s (rand_time = 0; charon keeps its defaults): xiked
 #      rekeys the child twice and the IKE SA once by itself while h1 pings h2;
-#      the pings get through, then both sides agree on the new SAs.
+#      the pings get through, charon accepts every rekey, no old SA is left.
 #   2. charon initiates (xiked is the IKE responder; default timers, so nothing
 #      rekeys by itself): `swanctl --rekey` of the child and of the IKE SA on
 #      charon, then `ike rekey` of both on xiked's control socket.
@@ -125,9 +127,7 @@ step "setup done"
 capture_start wire br0 "$TEST_TMP/outer.pcap" 'udp port 500 or udp port 4500'
 ike_dissector_start
 
-# 1. xiked's timers. A check takes seconds under TCG, as long as the timers
-# leave, so a ping runs across the rekeys instead and the end state is polled
-# until a snapshot of both sides agrees.
+# 1. xiked's timers, with a ping running across the rekeys.
 xiked_start
 t=$SECONDS
 xike_ok up s2s/net
@@ -143,24 +143,11 @@ poll 60 timer_rekeys || { diag; fail "xiked did not rekey by its timers"; }
 wait $pingpid
 received=$(grep -o '[0-9]* received' "$TEST_TMP/ping1.out" | cut -d' ' -f1)
 assert_ge "pings answered across the timer rekeys (of 100)" "${received:-0}" 90
-# Between two rekeys: gw1's kernel holds xiked's child and nothing older
-# (the foreign SA aside), gw2's holds that child too (charon keeps a
-# replaced inbound SA 5 s longer: charon.delete_rekeyed_delay). Only fast
-# commands: swanctl takes seconds under TCG, as long as the rekeys are apart.
-esp_spis() {
-	ip -n "$1" xfrm state | grep -o 'spi 0x[0-9a-f]*' | grep -v 0x00000999 | cut -c7- | sort |
-		tr '\n' ' '
-}
-agree() {
-	local a g1 x_in x_out
-	a=$(xiked_child_spis)
-	read -r x_in x_out <<<"$a"
-	g1=$(esp_spis gw1)
-	[ -n "$a" ] && [ "$g1" = "$(printf '%s\n' "$x_in" "$x_out" | sort | tr '\n' ' ')" ] &&
-		[[ " $(esp_spis gw2)" == *" $x_in "* ]] && [[ " $(esp_spis gw2)" == *" $x_out "* ]] &&
-		[ "$(xiked_child_spis)" = "$a" ]
-}
-poll 60 agree || { diag; fail "xiked and charon do not agree after the timer rekeys"; }
+# A consistent snapshot of both daemons is rare while they rekey every few
+# seconds and a swanctl call takes seconds under TCG: 2. compares SPIs. Here:
+# gw1 holds one pair of xiked's (and the foreign SA), charon accepted every
+# exchange, and after the stop nothing is left on either side.
+poll 30 test "$(xfrm_states gw1)" = 3 || { diag; fail "timers: old SAs left at gw1"; }
 # The IKE SA was replaced at 16 s; children rekeyed after that went through
 # the new one, which charon therefore holds too.
 awk '/IKE SA rekeyed, replaced by/ {r = 1} r && /rekeying CHILD_SA net/ {n++} END {exit !n}' "$XLOG" ||
@@ -172,10 +159,16 @@ for s in $c0; do
 	ip -n gw1 xfrm state list spi 0x$s | grep -q . && fail "timers: old SA 0x$s still at gw1"
 	ip -n gw2 xfrm state list spi 0x$s | grep -q . && fail "timers: old SA 0x$s still at gw2"
 done
+grep -q 'rekeyed between' "$(swan_log gw2)" || fail "charon did not log the IKE SA rekey"
+grep -q 'NO_PROPOSAL_CHOSEN\|TEMPORARY_FAILURE\|INVALID_SYNTAX' "$(swan_log gw2)" &&
+	fail "charon refused a rekey: $(grep -m1 'NO_PROPOSAL_CHOSEN\|TEMPORARY_FAILURE\|INVALID_SYNTAX' "$(swan_log gw2)")"
 log "phase 1 (xiked's timers): $(grep -c 'rekeying CHILD_SA net' "$XLOG") child rekeys, $(grep -c 'IKE SA rekeyed' "$XLOG") IKE rekeys, $received/100 pings, $((SECONDS - t))s"
 rekeys=$((rekeys + 1))
 xiked_stop
 poll 15 no_states gw2 || fail "charon kept its SAs after xiked stopped"
+assert_eq "timers: xiked removed every child it installed" \
+	"$(grep -c 'kernel: child net removed' "$XLOG")" "$(grep -c 'kernel: child net installed' "$XLOG")"
+only_foreign_left || fail "timers: xiked left states or policies"
 
 # 2. charon initiates; both sides rekey on demand.
 cp "$PLAIN_CONF" "$XCONF"

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
+# vm-timeout: 450
 #
 # Virtual IPs through configuration payloads, xiked against Debian's strongSwan
 # in both roles.

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
+# vm-timeout: 600
 #
 # On demand: xiked's start_action = trap child comes up from its first packet.
 #

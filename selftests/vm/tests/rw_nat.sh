@@ -113,6 +113,10 @@ gw_sa() {	# gw_sa SPI FIELD: a dataplane field of gw2's `sa list --json` entry
 gw_ike_sas() {
 	xns gw2 list | jq '[.ike_sas[] | select(.state == "ESTABLISHED")] | length'
 }
+gw_buckets() {	# gw_buckets: xiked's SPD buckets at gw2
+	dpx gw2 spd list --json |
+		jq '[.[] | select(.bucket_name | startswith("xiked:")) | .bucket_name] | unique | length'
+}
 gw_three() {
 	[ "$(gw_ike_sas)" = 3 ]
 }
@@ -169,6 +173,7 @@ grep -vq '^192\.0\.2\.1\[3[0-9]\{4\}\]$' <<<"$remotes" &&
 	fail "a peer is not the NAT's address and a port it chose: $remotes"
 reqids=$(ip -n gw2 xfrm state | awk '/reqid/ {for (i = 1; i <= NF; i++) if ($i == "reqid") print $(i + 1)}' | sort -u)
 assert_eq "gw2: one reqid per client" "$(wc -l <<<"$reqids")" 3
+assert_eq "gw2: one SPD bucket per client" "$(gw_buckets)" 3
 for n in rw2 rw3; do
 	ip -n $n route show table 220 | grep -q "10.2.0.0/24 .*src $(vip_of $n)" ||
 		fail "$n: no route from its virtual IP"
@@ -231,6 +236,7 @@ swan_terminate rw1 gw
 poll 15 sh -c "! ip -n gw2 xfrm state list spi 0x$out1 | grep -q ." || fail "gw2 kept rw1's SA"
 [ -z "$(gw_sa "$out1" id)" ] || fail "gw2's maps keep rw1's SA record"
 ip -n gw2 xfrm policy | grep -q "$v1" && fail "gw2 kept a policy for rw1's address"
+assert_eq "gw2: SPD buckets after rw1 left" "$(gw_buckets)" 2
 for c in "rw2 $out2" "rw3 $out3"; do
 	read -r n o <<<"$c"
 	in_ns $n ping -n -q -c $count -i 0.05 -W 2 10.2.0.2 >/dev/null || fail "$n: ping after rw1 left"
