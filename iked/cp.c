@@ -285,7 +285,10 @@ int cp_respond(struct cp_pools *set, const struct conf_conn *conn, const struct 
 		*(want.family == AF_INET ? &asked4 : &asked6) = true;
 		/* a family we have no pool or address for is left out of the
 		 * reply (3.15.4); only when none is left is it a failure */
-		last = cp_lease(set, conn, want.family, specific ? &want : NULL, client, vips) ?: last;
+		int e = cp_lease(set, conn, want.family, specific ? &want : NULL, client, vips);
+
+		if (e)
+			last = e;
 	}
 	if (!err && !vips->n && (asked4 || asked6))
 		err = last;

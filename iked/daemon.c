@@ -1557,7 +1557,6 @@ int daemon_run(const struct daemon_opts *opts)
 			 strerror(-rc));
 		d.acq_sock = NULL;
 	}
-	rc = 0;
 	rc = daemon_open_socks(&d, g->conf);
 	if (rc)
 		goto out;

@@ -30,9 +30,12 @@
  * (auth_sig.h), chosen per side; IKE_SA_INIT carries N(SIGNATURE_HASH_
  * ALGORITHMS) and the responder's CERTREQ: see "public key authentication".
  *
+ * Configuration payloads (2.19): virtual IPs from pools as responder, asked
+ * for as initiator (cp.h); "dynamic" selectors follow them (eng_ts_local,
+ * eng_ts_remote).
+ *
  * Not implemented (refused or ignored with a log line): reauthentication
- * (reauth_time), EAP, configuration payloads,
- * MOBIKE, fragmentation, windows larger than one.
+ * (reauth_time), EAP, MOBIKE, fragmentation, windows larger than one.
  *
  * NAT traversal (2.23): both IKE_SA_INIT messages carry NAT_DETECTION
  * notifies; with a NAT (or encap = yes) the initiator moves to port 4500
@@ -2908,7 +2911,7 @@ static void eng_ike_rekey_request(struct engine *eng, struct ike_sa *sa, struct 
 	    sa->req.kind == IKE_REQ_REKEY_CHILD || sa->req.kind == IKE_REQ_DEL_CHILD ||
 	    sa->req.kind == IKE_REQ_DEL_IKE) {
 		notify = IKEV2_N_TEMPORARY_FAILURE;
-	} else if (!ke) {
+	} else if (!ke) { // NOLINT(bugprone-branch-clone): same answer as a bad SPI below, other cause
 		notify = IKEV2_N_INVALID_SYNTAX;
 	} else if (proposal_select(&sa->conn->proposals, IKEV2_PROTO_IKE, offer, ke->group, 0,
 				   &ch)) {

@@ -58,7 +58,7 @@ static void pool_add(uint8_t *out, const uint8_t *base, size_t len, uint32_t off
 /* @a - @b if it fits in 32 bits and @a >= @b, else UINT64_MAX. */
 static uint64_t pool_sub(const uint8_t *a, const uint8_t *b, size_t len)
 {
-	uint8_t d[16];
+	uint8_t d[16] = { 0 };
 	int borrow = 0;
 
 	for (size_t i = len; i-- > 0;) {

@@ -249,12 +249,12 @@ static int vip_route_msg(struct vip_ctx *v, const struct vip_route_rec *r,
 	rtm->rtm_protocol = RTPROT_STATIC;
 	rtm->rtm_type = RTN_UNICAST;
 	/* a delete matches any scope only with RT_SCOPE_NOWHERE, as ip(8) sends */
-	rtm->rtm_scope = !add		 ? RT_SCOPE_NOWHERE :
-			 path->has_gw ? RT_SCOPE_UNIVERSE :
-					RT_SCOPE_LINK;
+	rtm->rtm_scope = !add || !path ? RT_SCOPE_NOWHERE :
+			 path->has_gw	? RT_SCOPE_UNIVERSE :
+					  RT_SCOPE_LINK;
 	mnl_attr_put_u32(nlh, RTA_TABLE, v->table);
 	mnl_attr_put(nlh, RTA_DST, len, r->dst);
-	if (add) {
+	if (add && path) {
 		mnl_attr_put(nlh, RTA_PREFSRC, len, r->src.addr);
 		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)path->oif);
 		if (path->has_gw)
