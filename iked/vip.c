@@ -14,6 +14,7 @@
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 
+#include "kernel.h"
 #include "log.h"
 #include "vip.h"
 
@@ -263,51 +264,6 @@ static int vip_route_msg(struct vip_ctx *v, const struct vip_route_rec *r,
 	return vip_talk(v, nlh, NULL, NULL);
 }
 
-unsigned int vip_range_prefixes(const uint8_t *from, const uint8_t *to, size_t len,
-				uint8_t (*addrs)[16], uint8_t *plens, unsigned int max)
-{
-	uint8_t cur[16];
-	unsigned int n = 0;
-
-	memcpy(cur, from, len);
-	for (;;) {
-		unsigned int bits = (unsigned int)len * 8, host = 0;
-		uint8_t last[16];
-
-		/* the largest block starting at cur that is aligned and ends <= to */
-		while (host < bits) {
-			unsigned int h = host + 1;
-			bool aligned = true;
-
-			for (unsigned int b = 0; b < h && aligned; b++)
-				aligned = !(cur[len - 1 - b / 8] >> (b % 8) & 1);
-			if (!aligned)
-				break;
-			memcpy(last, cur, len);
-			for (unsigned int b = 0; b < h; b++)
-				last[len - 1 - b / 8] |= (uint8_t)(1u << (b % 8));
-			if (memcmp(last, to, len) > 0)
-				break;
-			host = h;
-		}
-		if (n < max) {
-			memcpy(addrs[n], cur, len);
-			plens[n] = (uint8_t)(bits - host);
-		}
-		n++;
-		memcpy(last, cur, len);
-		for (unsigned int b = 0; b < host; b++)
-			last[len - 1 - b / 8] |= (uint8_t)(1u << (b % 8));
-		if (!memcmp(last, to, len))
-			return n;
-		/* cur = last + 1 */
-		memcpy(cur, last, len);
-		for (size_t i = len; i-- > 0;)
-			if (++cur[i])
-				break;
-	}
-}
-
 int vip_route_add(struct vip_ctx *v, const struct sockaddr *peer, const struct pool_addr *src,
 		  const struct ikev2_ts *dst)
 {
@@ -315,14 +271,14 @@ int vip_route_add(struct vip_ctx *v, const struct sockaddr *peer, const struct p
 	uint8_t addrs[VIP_MAX_PFX][16], plens[VIP_MAX_PFX];
 	int fam = dst->type == IKEV2_TS_IPV4_ADDR_RANGE ? AF_INET : AF_INET6;
 	struct vip_path path;
-	unsigned int n;
-	int err;
+	int n, err;
 
 	if (fam != src->family)
 		return 0; /* a selector of the other family: no route from this source */
-	n = vip_range_prefixes(dst->start_addr, dst->end_addr, len, addrs, plens, VIP_MAX_PFX);
-	if (n > VIP_MAX_PFX)
-		return -E2BIG;
+	n = kernel_range_to_prefixes(dst->start_addr, dst->end_addr, len, addrs, plens,
+				     VIP_MAX_PFX);
+	if (n < 0)
+		return n;
 	err = vip_path_to(v, peer, &path);
 	if (err)
 		return err;
@@ -332,7 +288,7 @@ int vip_route_add(struct vip_ctx *v, const struct sockaddr *peer, const struct p
 			return err;
 		v->rule[fam == AF_INET6] = !err;
 	}
-	for (unsigned int i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++) {
 		struct vip_route_rec r = { .family = fam, .plen = plens[i], .src = *src };
 		struct vip_route_rec *nr;
 
@@ -356,12 +312,13 @@ void vip_route_del(struct vip_ctx *v, const struct pool_addr *src, const struct 
 	size_t len = vip_alen(src->family);
 	uint8_t addrs[VIP_MAX_PFX][16], plens[VIP_MAX_PFX];
 	int fam = dst->type == IKEV2_TS_IPV4_ADDR_RANGE ? AF_INET : AF_INET6;
-	unsigned int n;
+	int n;
 
 	if (fam != src->family)
 		return;
-	n = vip_range_prefixes(dst->start_addr, dst->end_addr, len, addrs, plens, VIP_MAX_PFX);
-	for (unsigned int i = 0; i < n && i < VIP_MAX_PFX; i++) {
+	n = kernel_range_to_prefixes(dst->start_addr, dst->end_addr, len, addrs, plens,
+				     VIP_MAX_PFX);
+	for (int i = 0; i < n; i++) {
 		for (size_t k = 0; k < v->nroutes; k++) {
 			struct vip_route_rec *r = &v->routes[k];
 

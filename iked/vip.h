@@ -41,10 +41,4 @@ int vip_route_add(struct vip_ctx *v, const struct sockaddr *peer, const struct p
 		  const struct ikev2_ts *dst);
 void vip_route_del(struct vip_ctx *v, const struct pool_addr *src, const struct ikev2_ts *dst);
 
-/* Split [from, to] (network order, @len bytes) into at most @max CIDR
- * prefixes: returns how many were needed (may exceed @max: then only the
- * first @max are filled). */
-unsigned int vip_range_prefixes(const uint8_t *from, const uint8_t *to, size_t len,
-				uint8_t (*addrs)[16], uint8_t *plens, unsigned int max);
-
 #endif

@@ -59,6 +59,7 @@ static void test_range_prefixes(void **state)
 	static const char *const odd[] = { "10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31",
 					   "10.0.0.6/32" };
 	static const char *const top[] = { "255.255.255.254/31" };
+	static const char *const carry[] = { "10.0.0.255/32", "10.0.1.0/32" };
 	uint8_t s[16], e[16], addr[4][16], plen[4];
 
 	(void)state;
@@ -67,6 +68,7 @@ static void test_range_prefixes(void **state)
 	check_range("0.0.0.0", "255.255.255.255", 4, 1, any);
 	check_range("10.0.0.1", "10.0.0.6", 4, 4, odd);
 	check_range("255.255.255.254", "255.255.255.255", 4, 1, top);
+	check_range("10.0.0.255", "10.0.1.0", 4, 2, carry);
 	check_range("10.0.0.1", "10.0.0.6", 3, -E2BIG, NULL);
 	check_range("10.0.0.2", "10.0.0.1", 4, -EINVAL, NULL);
 
@@ -74,6 +76,15 @@ static void test_range_prefixes(void **state)
 	memset(e, 0xff, sizeof(e));
 	assert_int_equal(kernel_range_to_prefixes(s, e, 16, addr, plen, 4), 1);
 	assert_int_equal(plen[0], 0);
+	/* fd00:: .. fd00::ffff is fd00::/112 */
+	memset(e, 0, sizeof(e));
+	s[0] = e[0] = 0xfd;
+	e[14] = e[15] = 0xff;
+	assert_int_equal(kernel_range_to_prefixes(s, e, 16, addr, plen, 4), 1);
+	assert_int_equal(plen[0], 112);
+	assert_memory_equal(addr[0], s, 16);
+	s[0] = 0;
+	memset(e, 0xff, sizeof(e));
 	e[15] = 0xfe;
 	assert_int_equal(kernel_range_to_prefixes(s, e, 16, addr, plen, 4), -E2BIG);
 	assert_int_equal(kernel_range_to_prefixes(s, e, 5, addr, plen, 4), -EINVAL);
