@@ -26,7 +26,7 @@ static const struct {
 	const char *help;
 } xipsec_cmds[] = {
 	{ "attach", cmd_attach,
-	  "attach IFACE --inner|--outer [--mode auto|native|generic] [--allow-unknown-spi]",
+	  "attach IFACE --inner|--outer [--mode auto|native|generic|tc] [--allow-unknown-spi]",
 	  "load the dataplane programs on IFACE (idempotent, replaces in place); --outer\n"
 	  "      drops ESP of unknown SPIs unless --allow-unknown-spi" },
 	{ "detach", cmd_detach, "detach IFACE", "remove xipsec's programs from IFACE" },

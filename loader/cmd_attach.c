@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * xipsec attach IFACE --inner|--outer [--mode auto|native|generic] [--allow-unknown-spi]
+ * xipsec attach IFACE --inner|--outer [--mode auto|native|generic|tc] [--allow-unknown-spi]
  *
  * Attaching the outer side turns dropping of ESP with an unknown SPI on
  * (issue 3: dropped at XDP unless switched off), or off with
@@ -41,6 +41,8 @@ int cmd_attach(int argc, char **argv)
 				mode = HOOK_XDP_NATIVE;
 			} else if (!strcmp(argv[i], "generic")) {
 				mode = HOOK_XDP_GENERIC;
+			} else if (!strcmp(argv[i], "tc")) {
+				mode = HOOK_XDP_NONE;
 			} else {
 				fprintf(stderr, "xipsec attach: unknown mode '%s'\n", argv[i]);
 				goto usage;

@@ -310,25 +310,29 @@ static bool hook_is_veth(int ifindex)
 	return veth;
 }
 
-/* HOOK_XDP_AUTO made concrete for @ifindex (see hook.h). */
-static int hook_xdp_mode_resolve(int ifindex, enum hook_xdp_mode mode, enum xdp_attach_mode *out)
+/* @mode made concrete for @ifindex: native, generic or none (see hook.h). */
+static int hook_xdp_mode_resolve(int ifindex, enum hook_side side, enum hook_xdp_mode mode,
+				 enum hook_xdp_mode *out)
 {
 	struct hook_xdp_state st;
 	int err;
 
-	if (mode != HOOK_XDP_AUTO) {
-		*out = mode == HOOK_XDP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+	*out = mode;
+	if (mode != HOOK_XDP_AUTO)
 		return 0;
-	}
 	err = hook_xdp_state(ifindex, &st);
 	if (err) {
 		log_err("attach: query XDP: %s", strerror(-err));
 		return err;
 	}
-	if (st.present && (st.mode == XDP_MODE_SKB || st.mode == XDP_MODE_NATIVE))
-		*out = st.mode;
+	if (st.present && st.mode == XDP_MODE_SKB)
+		*out = HOOK_XDP_GENERIC;
+	else if (st.present && st.mode == XDP_MODE_NATIVE)
+		*out = HOOK_XDP_NATIVE;
+	else if (hook_is_veth(ifindex))
+		*out = side == HOOK_INNER ? HOOK_XDP_NONE : HOOK_XDP_GENERIC;
 	else
-		*out = hook_is_veth(ifindex) ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+		*out = HOOK_XDP_NATIVE;
 	return 0;
 }
 
@@ -485,7 +489,7 @@ int hook_attach(int ifindex, enum hook_side side, enum hook_xdp_mode mode, const
 {
 	const char *xdp_name = side == HOOK_INNER ? XIPSEC_PROG_INNER_XDP : XIPSEC_PROG_OUTER_XDP;
 	const char *tc_name = side == HOOK_INNER ? XIPSEC_PROG_INNER_TC : XIPSEC_PROG_OUTER_TC;
-	enum xdp_attach_mode xmode;
+	enum hook_xdp_mode xmode;
 	struct bpf_object *obj;
 	struct bpf_program *tc;
 	struct hook_info before;
@@ -498,10 +502,12 @@ int hook_attach(int ifindex, enum hook_side side, enum hook_xdp_mode mode, const
 	err = hook_query(ifindex, &before);
 	if (err)
 		return err;
-	err = hook_xdp_mode_resolve(ifindex, mode, &xmode);
+	err = hook_xdp_mode_resolve(ifindex, side, mode, &xmode);
 	if (err)
 		return err;
-	log_debug("attach: XDP in %s mode", hook_mode_name(xmode));
+	log_debug("attach: XDP %s", xmode == HOOK_XDP_NONE    ? "none (TC only)" :
+				    xmode == HOOK_XDP_GENERIC ? "in generic mode" :
+								"in native mode");
 
 	obj = hook_open(side, pin_dir);
 	err = (int)libbpf_get_error(obj);
@@ -524,7 +530,16 @@ int hook_attach(int ifindex, enum hook_side side, enum hook_xdp_mode mode, const
 	err = hook_tc_attach(ifindex, bpf_program__fd(tc));
 	if (err)
 		goto out;
-	err = hook_xdp_attach(ifindex, side, xmode, obj, xdp_name, pin_dir);
+	if (xmode == HOOK_XDP_NONE) {
+		/* TC alone from now on: the new classifier runs, our XDP can go */
+		bool found = false;
+
+		err = hook_xdp_detach(ifindex, &found);
+	} else {
+		err = hook_xdp_attach(ifindex, side,
+				      xmode == HOOK_XDP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE, obj,
+				      xdp_name, pin_dir);
+	}
 	if (err && before.side == HOOK_NONE) {
 		/* first attach failed half way: leave the interface as it was */
 		bool found = false;

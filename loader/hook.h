@@ -34,14 +34,19 @@ enum hook_side {
 enum hook_xdp_mode {
 	HOOK_XDP_NATIVE,
 	HOOK_XDP_GENERIC,
+	HOOK_XDP_NONE, /* TC only: the TC program classifies and counts alone */
 	/*
-	 * The mode already in use on the interface if there is an XDP program;
-	 * otherwise generic on veth and native elsewhere. A native program on a
-	 * veth makes the kernel turn TSO off on its peer ("off [fixed]", 6.1 and
+	 * The mode already in use on the interface if there is an XDP program.
+	 * Otherwise native, except on a veth: there the inner side gets no XDP
+	 * (TC only) and the outer side generic XDP. A native program on a veth
+	 * makes the kernel turn TSO off on its peer ("off [fixed]", 6.1 and
 	 * later, frags-aware programs too), so the peer segments in software
 	 * and every segment is routed (and encrypted) on its own: tunnel
-	 * throughput fell to 0.77 of the plain kernel's (docs/benchmarks.md).
-	 * Generic XDP on a veth drops as early for skbs coming from the peer.
+	 * throughput fell to 0.68-0.77 of the plain kernel's. Generic XDP keeps
+	 * TSO but copies every 64 KiB GSO packet into one linear buffer, which
+	 * still cost up to a fifth of the throughput on the inner side, where
+	 * the hosts' TCP arrives; the outer side sees ESP, one MTU-sized packet
+	 * at a time, and keeps XDP's early drop (docs/benchmarks.md).
 	 */
 	HOOK_XDP_AUTO,
 };

@@ -2,7 +2,7 @@
 /*
  * Attach/detach of the dataplane programs (loader/hook.c) on the host kernel:
  * idempotent re-attach replacing programs in place, switching sides, the XDP
- * mode chosen for veth (auto), refusing to touch programs that are not ours,
+ * mode chosen for veth (auto) and TC only, refusing to touch programs that are not ours,
  * detach leaving others' programs alone.
  *
  *   private netns + private mount ns (fresh bpffs on /sys/fs/bpf)
@@ -145,8 +145,10 @@ static void test_generic_mode(void **state)
 }
 
 /*
- * Auto mode: generic XDP on a veth, which keeps TSO on the peer (a native
- * program turns it off there); the mode in use when XDP is already attached.
+ * Auto mode on a veth: no XDP on the inner side (TC only), generic XDP on the
+ * outer side, both keeping TSO on the peer (a native program turns it off
+ * there); the mode in use when XDP is already attached. Mode tc takes our
+ * XDP program off.
  */
 static void test_auto_mode(void **state)
 {
@@ -158,10 +160,25 @@ static void test_auto_mode(void **state)
 	assert_int_equal(hook_attach(ifa, HOOK_INNER, HOOK_XDP_AUTO, XIPSEC_PIN_DIR), 0);
 	assert_int_equal(hook_query(ifa, &a), 0);
 	assert_int_equal(a.side, HOOK_INNER);
+	assert_true(a.tc_prog_id > 0);
+	assert_int_equal(a.xdp_prog_id, 0);
+	assert_int_equal(count_lines("ip -d link show dev xa", "prog/xdp"), 0);
+	if (eth)
+		assert_int_equal(count_lines("ethtool -k xb", "tcp-segmentation-offload: on"), 1);
+	assert_int_equal(hook_detach(ifa), 0);
+
+	assert_int_equal(hook_attach(ifa, HOOK_OUTER, HOOK_XDP_AUTO, XIPSEC_PIN_DIR), 0);
+	assert_int_equal(hook_query(ifa, &a), 0);
+	assert_int_equal(a.side, HOOK_OUTER);
 	assert_true(a.xdp_prog_id > 0);
 	assert_true(a.xdp_generic);
 	if (eth)
 		assert_int_equal(count_lines("ethtool -k xb", "tcp-segmentation-offload: on"), 1);
+	/* auto keeps the generic program when switching to the inner side */
+	assert_int_equal(hook_attach(ifa, HOOK_INNER, HOOK_XDP_AUTO, XIPSEC_PIN_DIR), 0);
+	assert_int_equal(hook_query(ifa, &a), 0);
+	assert_int_equal(a.side, HOOK_INNER);
+	assert_true(a.xdp_generic);
 	assert_int_equal(hook_detach(ifa), 0);
 
 	/* the native program's effect that auto avoids */
@@ -171,10 +188,18 @@ static void test_auto_mode(void **state)
 	/* re-attach in auto mode keeps the native mode instead of failing */
 	assert_int_equal(hook_attach(ifa, HOOK_INNER, HOOK_XDP_AUTO, XIPSEC_PIN_DIR), 0);
 	assert_int_equal(hook_query(ifa, &a), 0);
+	assert_true(a.xdp_prog_id > 0);
 	assert_false(a.xdp_generic);
-	assert_int_equal(hook_detach(ifa), 0);
+	/* tc: our XDP program goes, the classifier stays */
+	assert_int_equal(hook_attach(ifa, HOOK_INNER, HOOK_XDP_NONE, XIPSEC_PIN_DIR), 0);
+	assert_int_equal(hook_query(ifa, &a), 0);
+	assert_int_equal(a.side, HOOK_INNER);
+	assert_true(a.tc_prog_id > 0);
+	assert_int_equal(a.xdp_prog_id, 0);
 	if (eth)
 		assert_int_equal(count_lines("ethtool -k xb", "tcp-segmentation-offload: on"), 1);
+	assert_int_equal(hook_detach(ifa), 0);
+	assert_int_equal(hook_detach(ifa), -ENOENT);
 }
 
 /* Programs of others: never replaced, never removed. */
