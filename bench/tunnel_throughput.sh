@@ -13,12 +13,12 @@
 # (XDP + TC) attached on both gateways: every packet is classified and steered by
 # mark, counted per bucket and SA, and checked after decryption. Variants differ
 # in how XDP is attached:
-#   auto           no --mode: xipsec picks the XDP mode for the device
+#   auto           no --mode: xipsec picks for the device (on these veths: no
+#                  XDP on in0, TC only; generic XDP on out0)
 #   native         XDP in driver mode on in0 and out0 (`--mode native`)
 #   generic        XDP in skb mode on in0 and out0 (`--mode generic`)
 #   inner-generic  generic on in0, native on out0
-#   inner-tc       native on out0, no XDP on in0 (TC classifies alone): the
-#                  cost of XDP on the inner side, for diagnosis
+#   inner-tc       native on out0, `--mode tc` on in0 (TC classifies alone)
 #   native-gro     native, plus GRO switched on for in0 (ethtool -K), for diagnosis
 # Default: native generic.
 #
@@ -97,12 +97,12 @@ xipsec_up() {	# xipsec_up VARIANT
 	auto) in_mode=auto out_mode=auto ;;
 	generic) in_mode=generic out_mode=generic ;;
 	inner-generic) in_mode=generic ;;
+	inner-tc) in_mode=tc ;;
 	esac
 	for gw in gw1 gw2; do
 		dpx $gw attach in0 --inner --mode "$in_mode" >/dev/null || fail "$gw: attach in0"
 		dpx $gw attach out0 --outer --mode "$out_mode" >/dev/null || fail "$gw: attach out0"
 		case $1 in
-		inner-tc) ip -n $gw link set dev in0 xdpdrv off || fail "$gw: XDP off in0" ;;
 		native-gro) in_ns $gw ethtool -K in0 gro on >/dev/null || fail "$gw: GRO on" ;;
 		esac
 	done
