@@ -32,6 +32,13 @@
 # default) to N, cookie_threshold to 64 as in xiked (ENGINE_COOKIE_THRESHOLD).
 # The rate is that of the pair: both rounds share the initiator, and the
 # CPU per setup is the responder's own.
+#
+# Environment (vm-run passes only a few variables into the VM: give these
+# with `-- env VAR=VALUE bench/ike_bench.sh`):
+#   IKE_BENCH_RESPONDERS  responders per round, in order ("xiked charon")
+#   IKE_BENCH_WAIT        seconds a round may take (900)
+#   IKE_BENCH_LOGDIR      copy each round's responder and initiator logs
+#                         there (a VM_SHARE directory to keep them)
 . "$(dirname "$0")/../selftests/vm/lib.sh"
 . "$(dirname "$0")/../selftests/vm/lib_swan.sh"
 require swanctl jq "$SWAN_CHARON" "$XIKED"
@@ -141,7 +148,39 @@ kill_wait() {
 
 xdir=$TEST_TMP/xiked
 mkdir -p "$xdir"
+logdir=${IKE_BENCH_LOGDIR:-}
+[ -z "$logdir" ] || mkdir -p "$logdir" || fail "cannot create $logdir"
 round=0
+
+# stamp: prefix each line with the time of day in ms, to see where a round
+# spends its time
+stamp() {
+	perl -MTime::HiRes=time -ne '$| = 1; my $t = time;
+		printf "%02d:%02d:%02d.%03d %s", (gmtime $t)[2, 1, 0], ($t - int $t) * 1000, $_'
+}
+
+# keep_logs WHICH: the round's logs into IKE_BENCH_LOGDIR
+keep_logs() {
+	[ -n "$logdir" ] || return 0
+	if [ "$1" = xiked ]; then
+		cp "$xdir/xiked.$round.log" "$logdir/"
+	else
+		cp "$(swan_log "resp$round")" "$logdir/charon-resp.$round.log"
+	fi
+	cp "$(swan_log "init$round")" "$logdir/charon-init.$round.log"
+}
+
+# xiked_summary: what its log says about the round. A half-open IKE SA
+# whose IKE_AUTH xiked did not get to within ENGINE_HALF_OPEN_TIMEOUT_MS
+# (30 s) is gone, and charon's initiator, after retransmitting IKE_AUTH to
+# it for 165 s, gives up on that connection for good (keyingtries = 1): a
+# responder that is too slow during the burst never gets all N up.
+xiked_summary() {
+	local f=$xdir/xiked.$round.log
+	log "xiked log: $(grep -c 'CHILD_SA .* established' "$f") children established," \
+		"$(grep -c 'cookie' "$f") cookie lines," \
+		"$(grep -c 'timed out waiting for IKE_AUTH' "$f") half-open IKE SAs timed out"
+}
 
 # one_round WHICH: xiked or charon as the responder; prints one result line.
 one_round() {
@@ -151,7 +190,7 @@ one_round() {
 	if [ "$which" = xiked ]; then
 		(umask 077 && resp_conf >"$xdir/swanctl.conf")
 		ip netns exec gw2 "$XIKED" -F -c "$xdir/swanctl.conf" -s "$xdir/ctl.$round" \
-			>"$xdir/xiked.$round.log" 2>&1 &
+			> >(stamp >"$xdir/xiked.$round.log") 2>&1 &
 		rpid=$!
 		wait_until 20 test -S "$xdir/ctl.$round" || fail "xiked did not start"
 	else
@@ -175,9 +214,10 @@ one_round() {
 		log "$which round $round: $(aead_states gw2) of $((2 * n)) states at gw2 after ${IKE_BENCH_WAIT:-900} s"
 		swan_swanctl "init$round" --list-sas 2>&1 | grep -c ESTABLISHED | sed 's/^/initiator IKE SAs established: /'
 		ip -n gw2 xfrm state | head -n 60
-		[ "$which" = xiked ] && tail -n 30 "$xdir/xiked.$round.log"
+		[ "$which" = xiked ] && tail -n 30 "$xdir/xiked.$round.log" && xiked_summary
 		[ "$which" = charon ] && tail -n 30 "$(swan_log "resp$round")"
 		tail -n 30 "$(swan_log "init$round")"
+		keep_logs "$which"
 		fail "$which round $round: not all children up"
 	fi
 	t1=$(date +%s.%N)
@@ -197,9 +237,10 @@ one_round() {
 	# stop both, without N deletes: kill, then flush what they installed
 	kill_wait "$rpid"
 	if [ "$which" = xiked ]; then
-		log "xiked log: $(grep -c 'CHILD_SA .* established' "$xdir/xiked.$round.log") children established, $(grep -c 'cookie' "$xdir/xiked.$round.log") cookie lines"
+		xiked_summary
 	fi
 	kill_wait "$(swan_pid "init$round")"
+	keep_logs "$which"
 	sleep 1
 }
 

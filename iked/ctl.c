@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ikev2_exch.h"
 #include "log.h"
 
 static void ctl_buf_reserve(struct ctl_buf *b, size_t more)
@@ -73,6 +75,20 @@ void ctl_buf_json_str(struct ctl_buf *b, const char *s)
 			ctl_buf_printf(b, "%c", c);
 	}
 	ctl_buf_printf(b, "\"");
+}
+
+void ctl_stats_json(struct ctl_buf *b, const struct engine_stats *st)
+{
+	ctl_buf_printf(b,
+		       "\"stats\":{\"rx\":%" PRIu64 ",\"rx_dropped\":%" PRIu64 ",\"tx\":%" PRIu64
+		       ",\"retransmits\":%" PRIu64 ",\"ike_established\":%" PRIu64
+		       ",\"ike_deleted\":%" PRIu64 ",\"auth_failed\":%" PRIu64
+		       ",\"child_installed\":%" PRIu64 ",\"child_removed\":%" PRIu64
+		       ",\"ike_rekeyed\":%" PRIu64 ",\"child_rekeyed\":%" PRIu64
+		       ",\"ike_reauthed\":%" PRIu64 "}",
+		       st->rx, st->rx_dropped, st->tx, st->retransmits, st->ike_established,
+		       st->ike_deleted, st->auth_failed, st->child_installed, st->child_removed,
+		       st->ike_rekeyed, st->child_rekeyed, st->ike_reauthed);
 }
 
 void ctl_buf_free(struct ctl_buf *b)

@@ -6,6 +6,7 @@
  * line (a JSON object), and the server closes the connection.
  *
  *	list              {"ok":true,"ike_sas":[...],"stats":{...},...}
+ *	                  (stats: ctl_stats_json())
  *	list text         {"ok":true,"text":"<the human-readable listing>"}
  *	up CONN[/CHILD]   {"ok":true,"message":"..."}
  *	down CONN[/CHILD] {"ok":true,"message":"..."}
@@ -37,6 +38,11 @@ void ctl_buf_printf(struct ctl_buf *b, const char *fmt, ...) __attribute__((form
 /* @s as a JSON string literal, quotes included. */
 void ctl_buf_json_str(struct ctl_buf *b, const char *s);
 void ctl_buf_free(struct ctl_buf *b);
+
+struct engine_stats;
+/* "stats":{...}: the engine counters of the listing (documented in
+ * xipsec(8), "ike list --json"). */
+void ctl_stats_json(struct ctl_buf *b, const struct engine_stats *st);
 
 /*
  * Handles one request. @cmd is the first word, @arg the rest (may be "").

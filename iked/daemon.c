@@ -101,27 +101,10 @@ struct daemon {
 	/* start_action = trap: trapped children, kernel acquires (acquire.h) */
 	struct acq_table acq;
 	struct mnl_socket *acq_sock;
+	struct acq_dp acq_dp; /* the dataplane's acquires and trap buckets */
 };
 
 static void daemon_acquire_up(struct daemon *d, const struct engine_child *c);
-
-/* Counters of every generation, freed ones included. */
-static void daemon_stats_add(struct engine_stats *to, const struct engine_stats *from)
-{
-	to->rx += from->rx;
-	to->rx_dropped += from->rx_dropped;
-	to->tx += from->tx;
-	to->retransmits += from->retransmits;
-	to->cached_replies += from->cached_replies;
-	to->requests_processed += from->requests_processed;
-	to->cookies_sent += from->cookies_sent;
-	to->invalid_ke_sent += from->invalid_ke_sent;
-	to->ike_established += from->ike_established;
-	to->ike_deleted += from->ike_deleted;
-	to->auth_failed += from->auth_failed;
-	to->child_installed += from->child_installed;
-	to->child_removed += from->child_removed;
-}
 
 static uint64_t daemon_now(void)
 {
@@ -800,7 +783,7 @@ static void daemon_stats(const struct daemon *d, struct engine_stats *st, unsign
 	*st = d->retired;
 	*nsa = *nhalf = 0;
 	for (g = d->gens; g; g = g->next) {
-		daemon_stats_add(st, engine_get_stats(g->eng));
+		engine_stats_add(st, engine_get_stats(g->eng));
 		*nsa += engine_sa_count(g->eng);
 		*nhalf += engine_half_open_count(g->eng);
 	}
@@ -844,9 +827,12 @@ static void daemon_list_text(struct daemon *d, struct ctl_buf *b, uint64_t now)
 	}
 	ctl_buf_printf(b,
 		       "%u IKE SAs (%u half-open), %zu kernel objects; established %" PRIu64
-		       ", children installed %" PRIu64 ", rx %" PRIu64 " tx %" PRIu64 "\n",
+		       ", children installed %" PRIu64 ", rx %" PRIu64 " tx %" PRIu64
+		       "; rekeyed IKE %" PRIu64 " child %" PRIu64 ", reauthenticated %" PRIu64
+		       "\n",
 		       nsa, nhalf, kernel_object_count(d->kern), st->ike_established,
-		       st->child_installed, st->rx, st->tx);
+		       st->child_installed, st->rx, st->tx, st->ike_rekeyed, st->child_rekeyed,
+		       st->ike_reauthed);
 }
 
 static void daemon_list_json(struct daemon *d, struct ctl_buf *b, uint64_t now)
@@ -909,16 +895,10 @@ static void daemon_list_json(struct daemon *d, struct ctl_buf *b, uint64_t now)
 			ctl_buf_printf(b, "]}");
 		}
 	}
-	ctl_buf_printf(
-		b,
-		"],\"ike_sa_count\":%u,\"half_open\":%u,\"kernel_objects\":%zu,\"stats\":{\"rx\":%" PRIu64
-		",\"rx_dropped\":%" PRIu64 ",\"tx\":%" PRIu64 ",\"retransmits\":%" PRIu64
-		",\"ike_established\":%" PRIu64 ",\"ike_deleted\":%" PRIu64
-		",\"auth_failed\":%" PRIu64 ",\"child_installed\":%" PRIu64
-		",\"child_removed\":%" PRIu64 "}}",
-		nsa, nhalf, kernel_object_count(d->kern), st->rx, st->rx_dropped, st->tx,
-		st->retransmits, st->ike_established, st->ike_deleted, st->auth_failed,
-		st->child_installed, st->child_removed);
+	ctl_buf_printf(b, "],\"ike_sa_count\":%u,\"half_open\":%u,\"kernel_objects\":%zu,", nsa,
+		       nhalf, kernel_object_count(d->kern));
+	ctl_stats_json(b, st);
+	ctl_buf_printf(b, "}");
 }
 
 /* "CONN" or "CONN/CHILD" into @conn and @child (NULL if absent). */
@@ -1093,7 +1073,7 @@ static void daemon_drain(struct daemon *d)
 		}
 		*pp = g->next;
 		log_info("reload: configuration generation %u has no SAs left, freed", g->id);
-		daemon_stats_add(&d->retired, engine_get_stats(g->eng));
+		engine_stats_add(&d->retired, engine_get_stats(g->eng));
 		daemon_drop_pending(d, g);
 		engine_free(g->eng);
 		conf_free(g->conf);
@@ -1197,15 +1177,7 @@ static struct daemon_gen *daemon_gen_by_id(struct daemon *d, unsigned int id)
 /* A child was installed: the trap's negotiation (if any) is done. */
 static void daemon_acquire_up(struct daemon *d, const struct engine_child *c)
 {
-	size_t i;
-
-	for (i = 0; i < d->acq.n; i++) {
-		struct acq_trap *t = &d->acq.traps[i];
-
-		if (t->state == ACQ_PENDING && !strcmp(t->conn, c->conn->name) &&
-		    !strcmp(t->child, c->cfg->name))
-			t->state = ACQ_IDLE;
-	}
+	acq_child_up(&d->acq, c->conn->name, c->cfg->name, daemon_now());
 }
 
 static bool daemon_pending_has(const struct daemon *d, const struct daemon_gen *g, uint64_t spi)
@@ -1259,7 +1231,11 @@ static void daemon_acquire(struct daemon *d, const struct acq_pkt *p, uint64_t n
 		log_debug("acquire: %s %s === %s: no trapped child contains it", p->source, fi, fr);
 		return;
 	}
-	switch (acq_decide(&d->acq, t, now)) {
+	switch (acq_decide_pkt(&d->acq, t, p, now)) {
+	case ACQ_STALE:
+		log_debug("acquire: %s %s === %s: seen before %s/%s came up, dropped", p->source,
+			  fi, fr, t->conn, t->child);
+		return;
 	case ACQ_COALESCED:
 		log_debug("acquire: %s %s === %s: %s/%s is being negotiated (%" PRIu64
 			  " coalesced)",
@@ -1324,6 +1300,23 @@ static void daemon_acquire_kernel(const struct xfrm_nl_acquire *a, void *arg)
 	daemon_acquire(d, &p, daemon_now());
 }
 
+/* A record from the dataplane's ring buffer (acquire.h, acq_dp). */
+static void daemon_acquire_dp(const struct acq_pkt *p, void *arg)
+{
+	struct daemon *d = arg;
+
+	d->acq.st.dataplane++;
+	daemon_acquire(d, p, daemon_now());
+}
+
+static void daemon_acquire_dp_read(struct daemon *d)
+{
+	int n = acq_dp_read(&d->acq_dp);
+
+	if (n < 0)
+		log_warn("acquire: reading the dataplane's ring buffer: %s", strerror(-n));
+}
+
 static void daemon_acquire_read(struct daemon *d)
 {
 	int err = xfrm_nl_acquire_read(d->acq_sock, daemon_acquire_kernel, d);
@@ -1333,8 +1326,9 @@ static void daemon_acquire_read(struct daemon *d)
 			 err == -ENOBUFS ? " (some were lost; the kernel repeats them)" : "");
 }
 
-/* start_action = trap: out policies without states; the kernel's
- * acquires for them (and the dataplane's) start the child, see acquire.h. */
+/* start_action = trap: out policies without states, and with xipsec
+ * attached a PROTECT bucket without SA; the kernel's acquires for them and
+ * the dataplane's start the child, see acquire.h. */
 static void daemon_trap(struct daemon *d, const struct conf_conn *conn, const struct conf_child *ch)
 {
 	struct sockaddr_storage local, remote;
@@ -1351,8 +1345,11 @@ static void daemon_trap(struct daemon *d, const struct conf_conn *conn, const st
 		err = acq_trap_add(&d->acq, conn, ch, (struct sockaddr *)&local,
 				   (struct sockaddr *)&remote);
 	if (!err)
+		(void)acq_dp_sync(&d->acq_dp, &d->acq); /* logged; the kernel's trap stays */
+	if (!err)
 		log_info("xiked: trap %s/%s: matching traffic starts the child SA%s", conn->name,
-			 ch->name, d->acq_sock ? "" : " (no acquire socket: it will not)");
+			 ch->name,
+			 d->acq_sock || d->acq_dp.rb ? "" : " (no acquire socket: it will not)");
 }
 
 static void daemon_start_children(struct daemon *d, uint64_t now)
@@ -1458,6 +1455,7 @@ static void daemon_free(struct daemon *d)
 	vip_close(d->vip); /* after the engines: their vip_del() ran */
 	cp_pools_free(d->pools);
 	kernel_close(d->kern);
+	acq_dp_close(&d->acq_dp);
 	xfrm_nl_acquire_close(d->acq_sock);
 	acq_table_free(&d->acq);
 	ctl_close(d->cfd, d->opts->sock_path);
@@ -1473,7 +1471,8 @@ static void daemon_free(struct daemon *d)
 int daemon_run(const struct daemon_opts *opts)
 {
 	const char *pin_dir;
-	struct pollfd pfd[DAEMON_SOCK_MAX + 3];
+	struct pollfd pfd[DAEMON_SOCK_MAX + 4];
+	size_t ix_acq, ix_acq_dp; /* their pfd[] slots, 0: none */
 	struct daemon d;
 	struct daemon_gen *g;
 	char err[1024];
@@ -1551,6 +1550,14 @@ int daemon_run(const struct daemon_opts *opts)
 	else
 		log_info("xiked: xipsec dataplane maps in %s: child SAs get rules and records there",
 			 pin_dir);
+	/* before the capabilities go: opening pins and mapping the ring buffer need CAP_BPF */
+	rc = acq_dp_open(&d.acq_dp, pin_dir, opts->sock_path, daemon_acquire_dp, &d);
+	if (rc)
+		log_debug("xiked: no xipsec acquire ring buffer in %s (%s): kernel acquires only",
+			  pin_dir, strerror(-rc));
+	else
+		log_info("xiked: reading the dataplane's acquires from %s/%s", pin_dir,
+			 XIPSEC_MAP_EVENTS);
 	rc = xfrm_nl_acquire_open(&d.acq_sock);
 	if (rc) {
 		log_warn("xiked: XFRMNLGRP_ACQUIRE: %s: start_action = trap cannot start children",
@@ -1587,9 +1594,16 @@ int daemon_run(const struct daemon_opts *opts)
 			pfd[n++] = (struct pollfd){ .fd = d.socks[i].fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = d.sfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = d.cfd, .events = POLLIN };
-		if (d.acq_sock)
+		ix_acq = ix_acq_dp = 0;
+		if (d.acq_sock) {
+			ix_acq = n;
 			pfd[n++] = (struct pollfd){ .fd = mnl_socket_get_fd(d.acq_sock),
 						    .events = POLLIN };
+		}
+		if (acq_dp_fd(&d.acq_dp) >= 0) {
+			ix_acq_dp = n;
+			pfd[n++] = (struct pollfd){ .fd = acq_dp_fd(&d.acq_dp), .events = POLLIN };
+		}
 		if (poll(pfd, n, daemon_poll_timeout(&d, now)) < 0 && errno != EINTR) {
 			rc = -errno;
 			log_err("xiked: poll: %s", strerror(errno));
@@ -1603,8 +1617,10 @@ int daemon_run(const struct daemon_opts *opts)
 			daemon_signal(&d, now);
 		if (pfd[d.nsocks + 1].revents & POLLIN)
 			ctl_serve(d.cfd, daemon_ctl, &d);
-		if (d.acq_sock && (pfd[d.nsocks + 2].revents & POLLIN))
+		if (ix_acq && (pfd[ix_acq].revents & POLLIN))
 			daemon_acquire_read(&d);
+		if (ix_acq_dp && (pfd[ix_acq_dp].revents & POLLIN))
+			daemon_acquire_dp_read(&d);
 		for (g = d.gens; g; g = g->next) {
 			engine_tick(g->eng, now);
 			engine_keepalive(g->eng, now);

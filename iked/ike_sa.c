@@ -138,6 +138,7 @@ void ike_sa_free(struct ike_sa *sa)
 	free(sa->reply);
 	free(sa->init_req);
 	free(sa->init_resp);
+	free(sa->reauth_queue);
 	explicit_bzero(sa, sizeof(*sa));
 	free(sa);
 }

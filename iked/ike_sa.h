@@ -176,7 +176,20 @@ struct ike_sa {
 	uint32_t expired_spis[8];
 	unsigned int n_expired;
 	struct child_sa *children;
-	unsigned int n_inits; /* IKE_SA_INIT sends incl. cookie/KE retries */
+	unsigned int n_inits;
+	/* Reauthentication (reauth_time; RFC 7296 2.8.3), make-before-break:
+	 * a new IKE SA with a new IKE_SA_INIT and IKE_AUTH is set up beside
+	 * this one, re-creates its children, and then this one is deleted.
+	 * In the old SA: reauth_ms, when ours is due; reauth_end_ms, when the
+	 * old SA is deleted if reauthentication kept failing (+ over_time);
+	 * reauth_spi, our SPI of the new SA while it is being set up.
+	 * In the new SA: reauth_of, our SPI of the SA it replaces, and the
+	 * configurations of that SA's further children, created one by one
+	 * (CREATE_CHILD_SA) once it is established. */
+	uint64_t reauth_ms, reauth_end_ms, reauth_spi;
+	uint64_t reauth_of;
+	const struct conf_child **reauth_queue;
+	unsigned int n_reauth_queue; /* IKE_SA_INIT sends incl. cookie/KE retries */
 
 	/* Virtual IPs (cp.h): leased to the peer from our pools (responder),
 	 * or assigned to us by the peer (initiator). They belong to the IKE

@@ -34,8 +34,11 @@
  * for as initiator (cp.h); "dynamic" selectors follow them (eng_ts_local,
  * eng_ts_remote).
  *
- * Not implemented (refused or ignored with a log line): reauthentication
- * (reauth_time), EAP, MOBIKE, fragmentation, windows larger than one.
+ * Reauthentication (reauth_time, 2.8.3): a new IKE SA beside the old one,
+ * make-before-break; see "reauthentication" below.
+ *
+ * Not implemented (refused or ignored with a log line): EAP, MOBIKE,
+ * fragmentation, windows larger than one.
  *
  * NAT traversal (2.23): both IKE_SA_INIT messages carry NAT_DETECTION
  * notifies; with a NAT (or encap = yes) the initiator moves to port 4500
@@ -73,6 +76,7 @@ struct engine {
 	struct ike_sa_table sas;
 	struct cookie_ctx cookie;
 	struct engine_stats stats;
+	uint64_t now; /* of the engine_input() / engine_tick() running */
 	uint64_t cookie_rotated_ms;
 	struct cp_pools *pools; /* virtual IP pools (cp.h) */
 	bool own_pools;
@@ -334,6 +338,7 @@ static void eng_child_remove(struct engine *eng, struct ike_sa *sa, struct child
 }
 
 static void eng_req_child_release(struct engine *eng, struct ike_sa *sa);
+static void eng_reauth_failed(struct engine *eng, struct ike_sa *sa, const char *why);
 
 /* The IKE SA's virtual IPs go with it: leases back to the pool, our own
  * addresses off the host. */
@@ -356,6 +361,8 @@ static void eng_ike_kill(struct engine *eng, struct ike_sa *sa, const char *why)
 
 	if (sa->state == IKE_ST_DEAD)
 		return;
+	if (sa->reauth_of)
+		eng_reauth_failed(eng, sa, why);
 	eng_req_child_release(eng, sa);
 	while (sa->children)
 		eng_child_remove(eng, sa, sa->children, "removed with its IKE SA");
@@ -2390,18 +2397,30 @@ static void eng_child_timers(struct child_sa *c, uint64_t now)
 	c->expire_ms = cc->life_time ? now + (uint64_t)cc->life_time * 1000 : 0;
 }
 
-/* reauth_time is not implemented (docs/swanctl-subset.md): an IKE SA is
- * rekeyed at rekey_time and deleted over_time later if that fails. */
+/*
+ * An IKE SA is rekeyed at rekey_time and reauthenticated at reauth_time
+ * (each minus a random part of rand_time), and deleted over_time after the
+ * earlier of the two if that did not succeed, as strongSwan does. A rekey
+ * does not restart the reauth_time clock (eng_ike_rekeyed_new()).
+ */
 static void eng_ike_timers(struct ike_sa *sa, uint64_t now)
 {
 	const struct conf_conn *cn = sa->conn;
+	uint64_t over = (uint64_t)cn->over_time * 1000;
 
-	sa->rekey_ms = sa->expire_ms = 0;
-	if (!cn->rekey_time)
-		return;
-	sa->rekey_ms = now + eng_jitter_ms(cn->rekey_time, cn->rand_time);
-	if (cn->over_time)
-		sa->expire_ms = sa->rekey_ms + (uint64_t)cn->over_time * 1000;
+	sa->rekey_ms = sa->expire_ms = sa->reauth_ms = sa->reauth_end_ms = 0;
+	if (cn->rekey_time) {
+		sa->rekey_ms = now + eng_jitter_ms(cn->rekey_time, cn->rand_time);
+		if (over)
+			sa->expire_ms = sa->rekey_ms + over;
+	}
+	if (cn->reauth_time) {
+		sa->reauth_ms = now + eng_jitter_ms(cn->reauth_time, cn->rand_time);
+		if (over) {
+			sa->reauth_end_ms = sa->reauth_ms + over;
+			eng_expire_by(&sa->expire_ms, sa->reauth_end_ms);
+		}
+	}
 }
 
 static void eng_put64(uint8_t *p, uint64_t v)
@@ -2721,6 +2740,14 @@ static struct ike_sa *eng_ike_rekeyed_new(struct engine *eng, struct ike_sa *old
 	sa->keyed = true;
 	sa->state = IKE_ST_ESTABLISHED;
 	eng_ike_timers(sa, now);
+	if (old->reauth_ms || old->reauth_spi) {
+		/* strongSwan: the reauthentication time survives a rekey */
+		sa->reauth_ms = old->reauth_ms;
+		sa->reauth_end_ms = old->reauth_end_ms;
+		sa->reauth_spi = old->reauth_spi;
+		if (sa->reauth_end_ms)
+			eng_expire_by(&sa->expire_ms, sa->reauth_end_ms);
+	}
 	ike_sa_table_add(&eng->sas, sa);
 	eng->stats.ike_rekeyed++;
 	return sa;
@@ -2741,7 +2768,18 @@ static void eng_ike_handover(struct ike_sa *old, struct ike_sa *new)
 	new->vips_own = old->vips_own;
 	memset(&old->vips_own, 0, sizeof(old->vips_own));
 	old->successor = ike_sa_local_spi(new);
-	old->rekey_ms = 0;
+	old->rekey_ms = old->reauth_ms = 0;
+	old->reauth_spi = 0;
+	/* the peer rekeyed a reauthenticating SA before its children were
+	 * all re-created: the rest is up to the new one */
+	if (old->reauth_of && !new->reauth_of) {
+		new->reauth_of = old->reauth_of;
+		new->reauth_queue = old->reauth_queue;
+		new->n_reauth_queue = old->n_reauth_queue;
+		old->reauth_queue = NULL;
+		old->n_reauth_queue = 0;
+	}
+	old->reauth_of = 0;
 	eng_tag(new, newtag, sizeof(newtag));
 	log_info("ike: %s: IKE SA rekeyed, replaced by %s", TAG(old), newtag);
 }
@@ -2969,10 +3007,167 @@ static void eng_ike_rekey_request(struct engine *eng, struct ike_sa *sa, struct 
 	eng_expire_by(&sa->expire_ms, now + ENG_REKEYED_GRACE_MS);
 }
 
+/* ---- reauthentication (reauth_time; RFC 7296 2.8.3) ---- */
+
+/*
+ * Make-before-break, as strongSwan does with make_before_break = yes: the
+ * new IKE SA is negotiated from scratch beside the old one (new SPIs, new
+ * IKE_SA_INIT keys, both peers authenticated again), with the old SA's
+ * first child in IKE_AUTH and its other children by CREATE_CHILD_SA, one
+ * after the other; only then is the old SA deleted, and its children with
+ * it. The kernel holds two children with the same selectors at once as it
+ * does during a rekey (the newest holds the policies), so traffic has no
+ * gap. Either role reauthenticates by initiating, as strongSwan does for an
+ * IKE SA it responded to, except with virtual IPs: leases we gave would be
+ * lost and ours would change, so such an SA is left to expire.
+ *
+ *	old SA (ESTABLISHED)            new SA
+ *	reauth_ms reached   --------->  IKE_SA_INIT, IKE_AUTH (+ first child)
+ *	                                CREATE_CHILD_SA for each further child
+ *	Delete(IKE)         <---------  all re-created (or refused)
+ *
+ * If the new SA fails, the old one retries a few seconds later and is
+ * deleted at reauth_end_ms (reauth_time + over_time) at the latest.
+ */
+
+static int eng_sa_start(struct engine *eng, const struct conf_conn *conn,
+			const struct conf_child *child, const struct sockaddr *local,
+			const struct sockaddr *remote, uint64_t now, struct ike_sa **out);
+static int eng_child_start(struct engine *eng, struct ike_sa *sa, const struct conf_child *cc,
+			   uint16_t ke, uint64_t now);
+
+/* The SA new SA @sa replaces: its reauth_of, or what a rekey of that made. */
+static struct ike_sa *eng_reauth_old(struct engine *eng, const struct ike_sa *sa)
+{
+	struct ike_sa *old = ike_sa_lookup(&eng->sas, sa->reauth_of);
+	unsigned int hops = 0;
+
+	while (old && old->successor && hops++ < 8)
+		old = ike_sa_lookup(&eng->sas, old->successor);
+	if (!old || old->state != IKE_ST_ESTABLISHED ||
+	    old->reauth_spi != ike_sa_local_spi(sa))
+		return NULL;
+	return old;
+}
+
+/* New SA @sa is going away before it replaced the old one. */
+static void eng_reauth_failed(struct engine *eng, struct ike_sa *sa, const char *why)
+{
+	struct ike_sa *old = eng_reauth_old(eng, sa);
+	char tagbuf[160];
+
+	sa->reauth_of = 0;
+	if (!old)
+		return;
+	old->reauth_spi = 0;
+	old->reauth_ms = eng->now + eng_retry_ms();
+	log_warn("ike: %s: reauthentication failed (new IKE SA %s), retrying in %" PRIu64 " s",
+		 TAG(old), why, (old->reauth_ms - eng->now) / 1000);
+}
+
+/* Old SA @sa: start the IKE SA that replaces it. */
+static void eng_reauth_start(struct engine *eng, struct ike_sa *sa, uint64_t now)
+{
+	const struct conf_child *first = NULL;
+	const struct conf_child **q = NULL;
+	const struct child_sa *c;
+	struct ike_sa *new;
+	unsigned int n = 0;
+	char tagbuf[160];
+	int err;
+
+	sa->reauth_ms = 0;
+	if (sa->vips_peer.n || sa->vips_own.n) {
+		if (sa->reauth_end_ms)
+			log_warn("ike: %s: cannot reauthenticate an IKE SA with virtual IPs; it "
+				 "is deleted in %" PRIu64 " s (over_time)",
+				 TAG(sa),
+				 sa->reauth_end_ms > now ? (sa->reauth_end_ms - now) / 1000 : 0);
+		else
+			log_warn("ike: %s: cannot reauthenticate an IKE SA with virtual IPs; "
+				 "kept (over_time = 0)",
+				 TAG(sa));
+		return;
+	}
+	for (c = sa->children; c; c = c->next)
+		n++;
+	if (n > 1) {
+		q = calloc(n - 1, sizeof(*q));
+		if (!q) {
+			err = -ENOMEM;
+			goto fail;
+		}
+	}
+	/* the children that carry traffic now; those replaced or going are not */
+	n = 0;
+	for (c = sa->children; c; c = c->next) {
+		if (!c->installed || c->del_pending ||
+		    (c->state != CHILD_ST_INSTALLED && c->state != CHILD_ST_REKEYING))
+			continue;
+		if (!first)
+			first = c->cfg;
+		else
+			q[n++] = c->cfg;
+	}
+	err = eng_sa_start(eng, sa->conn, first, (const struct sockaddr *)&sa->local,
+			   (const struct sockaddr *)&sa->remote, now, &new);
+	if (err)
+		goto fail;
+	new->reauth_of = ike_sa_local_spi(sa);
+	new->reauth_queue = q;
+	new->n_reauth_queue = n;
+	sa->reauth_spi = ike_sa_local_spi(new);
+	log_info("ike: %s: reauthenticating IKE SA: new IKE SA %016" PRIx64 "_i, %u CHILD_SA(s)",
+		 TAG(sa), new->ispi, n + (first != NULL));
+	return;
+fail:
+	free(q);
+	sa->reauth_ms = now + eng_retry_ms();
+	log_warn("ike: %s: cannot start reauthentication: %s, retrying in %" PRIu64 " s",
+		 TAG(sa), strerror(-err), (sa->reauth_ms - now) / 1000);
+}
+
+/*
+ * New SA @sa, established and idle: re-create the next child of the old
+ * SA, or, all done, have the old SA deleted. 1 if a request went out.
+ */
+static int eng_reauth_step(struct engine *eng, struct ike_sa *sa, uint64_t now)
+{
+	struct ike_sa *old;
+	char tagbuf[160], newtag[160];
+	int err;
+
+	while (sa->n_reauth_queue) {
+		const struct conf_child *cc = sa->reauth_queue[--sa->n_reauth_queue];
+
+		err = eng_child_start(eng, sa, cc, 0, now);
+		if (!err)
+			return 1;
+		eng_req_child_release(eng, sa);
+		log_warn("ike: %s: reauthentication: cannot re-create CHILD_SA %s: %s", TAG(sa),
+			 cc->name, strerror(-err));
+	}
+	old = eng_reauth_old(eng, sa);
+	sa->reauth_of = 0;
+	if (!old)
+		return 0;
+	old->reauth_spi = 0;
+	old->reauth_ms = old->rekey_ms = 0;
+	old->successor = ike_sa_local_spi(sa);
+	old->del_pending = true;
+	eng_expire_by(&old->expire_ms, now + ENG_REKEYED_GRACE_MS);
+	eng->stats.ike_reauthed++;
+	eng_tag(sa, newtag, sizeof(newtag));
+	log_info("ike: %s: IKE SA reauthenticated, replaced by %s", TAG(old), newtag);
+	eng_sa_work(eng, old, now);
+	return 0;
+}
+
 /*
  * Our next request when the window is free: Deletes first (SAs replaced by
- * a rekey, redundant ones of a collision, expired children), then a due
- * IKE rekey, then due child rekeys.
+ * a rekey or reauthentication, redundant ones of a collision, expired
+ * children), then children a reauthentication re-creates, then a due
+ * reauthentication, a due IKE rekey, due child rekeys.
  */
 static void eng_sa_work(struct engine *eng, struct ike_sa *sa, uint64_t now)
 {
@@ -3008,6 +3203,15 @@ static void eng_sa_work(struct engine *eng, struct ike_sa *sa, uint64_t now)
 	}
 	if (sa->successor)
 		return;
+	if (sa->reauth_of && eng_reauth_step(eng, sa, now))
+		return;
+	/* being replaced by a new IKE SA: no rekeys of the old one */
+	if (sa->reauth_spi)
+		return;
+	if (sa->reauth_ms && now >= sa->reauth_ms) {
+		eng_reauth_start(eng, sa, now);
+		return;
+	}
 	if (sa->rekey_ms && now >= sa->rekey_ms) {
 		err = eng_ike_rekey_start(eng, sa, 0, now);
 		if (err)
@@ -3052,7 +3256,9 @@ static void eng_sa_expire(struct engine *eng, struct ike_sa *sa, uint64_t now)
 	if (sa->successor && !sa->del_pending) {
 		eng_ike_kill(eng, sa, "replaced, removed");
 	} else if (sa->req.kind == IKE_REQ_NONE) {
-		log_info("ike: %s: IKE SA not rekeyed in time, deleting it", TAG(sa));
+		log_info("ike: %s: IKE SA not %s in time, deleting it", TAG(sa),
+			 sa->reauth_end_ms && now >= sa->reauth_end_ms ? "reauthenticated" :
+									  "rekeyed");
 		if (eng_ike_delete_send(eng, sa, now))
 			eng_ike_kill(eng, sa, "expired");
 	} else {
@@ -3061,9 +3267,6 @@ static void eng_sa_expire(struct engine *eng, struct ike_sa *sa, uint64_t now)
 }
 
 /* ---- input dispatch ---- */
-
-static int eng_child_start(struct engine *eng, struct ike_sa *sa, const struct conf_child *cc,
-			   uint16_t ke, uint64_t now);
 
 static void eng_response(struct engine *eng, struct ike_sa *sa, struct ikev2_msg *m, uint64_t now)
 {
@@ -3163,6 +3366,7 @@ void engine_input(struct engine *eng, const uint8_t *pkt, size_t len, const stru
 	bool response;
 	int err;
 
+	eng->now = now;
 	eng->stats.rx++;
 	ike_addr_str(remote, peer, sizeof(peer));
 	if (len > sizeof(eng->rx) || !ike_addr_len(local) || !ike_addr_len(remote)) {
@@ -3319,13 +3523,17 @@ static void eng_sa_next_timeout(const struct ike_sa *sa, uint64_t *t)
 		return;
 	if (sa->expire_ms && sa->state == IKE_ST_ESTABLISHED && sa->expire_ms < *t)
 		*t = sa->expire_ms;
-	if (idle && !sa->successor && sa->rekey_ms && sa->rekey_ms < *t)
+	if (idle && sa->reauth_of)
+		*t = 0; /* children to re-create, or the old SA to delete */
+	if (idle && !sa->successor && !sa->reauth_spi && sa->rekey_ms && sa->rekey_ms < *t)
 		*t = sa->rekey_ms;
+	if (idle && !sa->successor && !sa->reauth_spi && sa->reauth_ms && sa->reauth_ms < *t)
+		*t = sa->reauth_ms;
 	for (c = sa->children; c; c = c->next) {
 		if (c->expire_ms && c->expire_ms < *t)
 			*t = c->expire_ms;
-		if (idle && !sa->successor && c->state == CHILD_ST_INSTALLED && c->rekey_ms &&
-		    c->rekey_ms < *t)
+		if (idle && !sa->successor && !sa->reauth_spi && c->state == CHILD_ST_INSTALLED &&
+		    c->rekey_ms && c->rekey_ms < *t)
 			*t = c->rekey_ms;
 	}
 }
@@ -3336,6 +3544,7 @@ void engine_tick(struct engine *eng, uint64_t now)
 	char tagbuf[160];
 	int r;
 
+	eng->now = now;
 	if (!eng->cookie_rotated_ms) {
 		eng->cookie_rotated_ms = now;
 	} else if (now - eng->cookie_rotated_ms >= ENG_COOKIE_ROTATE_MS) {
@@ -3410,7 +3619,6 @@ int engine_initiate_ts(struct engine *eng, const char *conn_name, const char *ch
 	const struct conf_conn *conn = conf_find_conn(eng->conf, conn_name);
 	const struct conf_child *child = NULL;
 	struct ike_sa *sa;
-	char tagbuf[160];
 	int err;
 
 	if (!conn)
@@ -3424,15 +3632,33 @@ int engine_initiate_ts(struct engine *eng, const char *conn_name, const char *ch
 	} else if (conn->nchildren) {
 		child = conn->children[0];
 	}
-	sa = ike_sa_new(true, conn, local, remote, now);
-	if (!sa)
-		return -ENOMEM;
-	sa->first_child = child;
+	err = eng_sa_start(eng, conn, child, local, remote, now, &sa);
+	if (err)
+		return err;
 	if (pkt_tsi && child) {
+		/* read when the IKE_AUTH request is built */
 		sa->pkt_ts_child = child;
 		sa->pkt_tsi = *pkt_tsi;
 		sa->pkt_tsr = *pkt_tsr;
 	}
+	if (spi_out)
+		*spi_out = sa->ispi;
+	return 0;
+}
+
+/* A new IKE SA of @conn as initiator, its IKE_SA_INIT request sent. */
+static int eng_sa_start(struct engine *eng, const struct conf_conn *conn,
+			const struct conf_child *child, const struct sockaddr *local,
+			const struct sockaddr *remote, uint64_t now, struct ike_sa **out)
+{
+	struct ike_sa *sa;
+	char tagbuf[160];
+	int err;
+
+	sa = ike_sa_new(true, conn, local, remote, now);
+	if (!sa)
+		return -ENOMEM;
+	sa->first_child = child;
 	sa->ke_group = proposal_first_ke(&conn->proposals);
 	sa->ni_len = IKE_NONCE_LEN;
 	err = ike_sa_new_spi(&eng->sas, &sa->ispi);
@@ -3453,8 +3679,7 @@ int engine_initiate_ts(struct engine *eng, const char *conn_name, const char *ch
 		return err;
 	}
 	log_info("ike: %s: initiating IKE SA", TAG(sa));
-	if (spi_out)
-		*spi_out = sa->ispi;
+	*out = sa;
 	return 0;
 }
 
@@ -3646,16 +3871,6 @@ int engine_new(const struct conf *conf, const struct engine_ops *ops,
 		eng->p.cookie_threshold = ENGINE_COOKIE_THRESHOLD;
 	eng->retx.timeout_ms = eng->p.retx_timeout_ms;
 	eng->retx.max_tries = eng->p.retx_tries;
-	for (size_t i = 0; i < conf->nconns; i++) {
-		const struct conf_conn *c = conf->conns[i];
-
-		if (c->reauth_time)
-			log_warn("ike: connection '%s': reauth_time = %us is not supported and "
-				 "ignored; %s",
-				 c->name, c->reauth_time,
-				 c->rekey_time ? "its IKE SAs are rekeyed at rekey_time instead" :
-						 "rekey_time = 0: its IKE SAs are never renewed");
-	}
 	err = cookie_init(&eng->cookie);
 	if (err) {
 		free(eng);
@@ -3715,4 +3930,24 @@ unsigned int engine_half_open_count(const struct engine *eng)
 const struct engine_stats *engine_get_stats(const struct engine *eng)
 {
 	return &eng->stats;
+}
+
+void engine_stats_add(struct engine_stats *to, const struct engine_stats *from)
+{
+	to->rx += from->rx;
+	to->rx_dropped += from->rx_dropped;
+	to->tx += from->tx;
+	to->retransmits += from->retransmits;
+	to->cached_replies += from->cached_replies;
+	to->requests_processed += from->requests_processed;
+	to->cookies_sent += from->cookies_sent;
+	to->invalid_ke_sent += from->invalid_ke_sent;
+	to->ike_established += from->ike_established;
+	to->ike_deleted += from->ike_deleted;
+	to->auth_failed += from->auth_failed;
+	to->child_installed += from->child_installed;
+	to->child_removed += from->child_removed;
+	to->ike_rekeyed += from->ike_rekeyed;
+	to->child_rekeyed += from->child_rekeyed;
+	to->ike_reauthed += from->ike_reauthed;
 }

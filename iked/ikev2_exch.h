@@ -108,7 +108,11 @@ struct engine_stats {
 	uint64_t ike_established, ike_deleted, auth_failed;
 	uint64_t child_installed, child_removed;
 	uint64_t ike_rekeyed, child_rekeyed; /* new SAs made by rekeys, both roles */
+	uint64_t ike_reauthed; /* IKE SAs we replaced by reauthentication */
 };
+
+/* Add the counters of @from to @to (engines of several generations). */
+void engine_stats_add(struct engine_stats *to, const struct engine_stats *from);
 
 /* @params NULL: the defaults above; 0 fields take their default too.
  * @conf must outlive the engine. */
@@ -168,7 +172,8 @@ int engine_ike_delete(struct engine *eng, uint64_t spi, uint64_t now);
  * inbound SPI is @spi_in. Starts at once if the window is free, else when
  * it is. -EALREADY: the child is being rekeyed or deleted already.
  * Rekeys also run by themselves from engine_tick() (rekey_time, rand_time,
- * life_time, over_time of the configuration).
+ * life_time, over_time of the configuration), and so do reauthentications
+ * (reauth_time): a new IKE SA with the same children replaces the old one.
  */
 int engine_rekey_ike(struct engine *eng, uint64_t spi, uint64_t now);
 int engine_rekey_child(struct engine *eng, uint64_t spi, uint32_t spi_in, uint64_t now);

@@ -3,25 +3,36 @@
  * Child SAs into the kernel: xfrm states and tunnel-mode policies, and the
  * record of what xiked installed. See kernel.h for the ownership scheme.
  *
- * State file, one object per line (rewritten whole, then renamed, so a crash
- * never leaves half a file):
+ * State file, one object per line:
  *
  *	sa  FAMILY DADDR SPI PROTO HASMARK MARK MASK REQID
  *	pol DIR SELECTOR HASMARK MARK MASK HASIFID IFID REQID
+ *	dp  ID SPI  /  dpb NAME                  (dataplane record / bucket)
  *
  * DADDR is the 16-byte xfrm_address_t and SELECTOR the kernel's struct
  * xfrm_selector, both in hex (kernel ABI, so stable across xiked versions);
  * SPI is in host order; numbers are hex.
+ *
+ * It is a journal: a child's lines are appended when it is installed, the
+ * same lines prefixed "- " when it is removed (each change one write(), so
+ * O(1), not a rewrite of everything: with N children that was O(N) per
+ * change). A line describes an object while it was added more often than
+ * removed. When most lines are such pairs the file is rewritten with the
+ * live lines only (to a new file renamed over it, so a crash never leaves
+ * half a file); a crash in the middle of an append leaves at most a torn last
+ * line, ignored as bad.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <linux/udp.h>
@@ -35,8 +46,18 @@
 #define KERNEL_PFX_MAX	 8 /* prefixes per selector range */
 #define KERNEL_PRIO_BASE 100000
 
+/* A policy of a child in the kernel's table of ours (k->pol_hash). */
+struct kernel_polref {
+	struct kernel_polref *next;
+	struct kernel_child *kc;
+	size_t i; /* kc->pols[i] */
+};
+
 struct kernel_child {
-	struct kernel_child *next;
+	struct kernel_child *next, **pprev; /* k->children */
+	struct kernel_child *hnext; /* k->child_hash, by SPIs */
+	struct kernel_child *trap_next; /* k->traps */
+	uint64_t seq; /* k->children order: higher is newer */
 	uint32_t spi_in, spi_out; /* both 0 for a trap */
 	char *trap_name; /* a trap's "conn/child": its child SAs take its reqid */
 	struct sockaddr_storage local, remote;
@@ -44,7 +65,8 @@ struct kernel_child {
 	struct xfrm_nl_sa_id sa_in, sa_out;
 	bool sa_in_ok, sa_out_ok;
 	struct xfrm_nl_policy *pols;
-	bool *pol_ok;
+	bool *pol_ok; /* installed by us: then also in k->pol_hash */
+	struct kernel_polref *prefs; /* npols, for k->pol_hash */
 	size_t npols;
 	/* xipsec dataplane (dp_ike.h): record ids (0: none), the rules of
 	 * its PROTECT bucket (bucket 0 = this child's) */
@@ -69,13 +91,33 @@ struct kernel_larval {
 struct kernel {
 	struct xfrm_nl *nl;
 	char *state_path;
+	/* the state file open for appends, its lines, and how many of them
+	 * describe objects still installed (the rest add and remove) */
+	int state_fd;
+	size_t state_lines, state_live;
+	/* newest first; child SAs also by SPIs, traps also in their own list */
 	struct kernel_child *children;
+	struct kernel_child **child_hash;
+	size_t child_hash_size, nchildren;
+	struct kernel_child *traps;
+	uint64_t next_seq;
+	/* every installed policy of ours by its key, for the holder of a
+	 * shared one (a duplicate child SA, a trap a child SA took over) */
+	struct kernel_polref **pol_hash;
+	size_t pol_hash_size, npolrefs;
+	/* reqids in the kernel's states and policies at the last dump */
+	uint32_t *reqids_used;
+	size_t nreqids_used;
+	bool reqids_scanned;
+	struct timespec reqids_time;
 	struct kernel_larval *larval;
 	uint32_t next_reqid;
 	/* xipsec's pinned maps, when it is attached (kernel_dp_open) */
 	bool have_dp;
 	struct dp_maps dp;
 	struct spd_maps spd;
+	/* record ids our children hold (dp_in, dp_out) */
+	uint64_t dp_ids[XIPSEC_MAX_SA / 64];
 	/* records and buckets of an earlier run, removed by kernel_dp_open();
 	 * bucket names this run wrote (so a rule-set rewrite finds them) */
 	struct kernel_dp_obj *dp_stale;
@@ -275,13 +317,67 @@ static int kernel_algs(const struct engine_child *c, struct xfrm_nl_sa *sa, cons
 
 /* ---- the state file ---- */
 
-static void kernel_hex(FILE *f, const void *p, size_t len)
+/* Lines are built in memory and written with one write(): an append is then
+ * a whole line or, after a crash in the middle of it, a torn last line that
+ * the next run ignores as bad. */
+struct kernel_buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void kernel_buf_reserve(struct kernel_buf *b, size_t more)
 {
-	const uint8_t *b = p;
+	size_t cap;
+	char *n;
+
+	if (b->oom || b->len + more <= b->cap)
+		return;
+	cap = b->cap ? b->cap : 512;
+	while (cap < b->len + more)
+		cap *= 2;
+	n = realloc(b->p, cap);
+	if (!n) {
+		b->oom = true;
+		return;
+	}
+	b->p = n;
+	b->cap = cap;
+}
+
+static void __attribute__((format(printf, 2, 3))) kernel_buf_printf(struct kernel_buf *b,
+								    const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	kernel_buf_reserve(b, 128);
+	if (b->oom)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= b->cap - b->len) {
+		/* the longest line piece is far below 128 bytes */
+		b->oom = true;
+		return;
+	}
+	b->len += (size_t)n;
+}
+
+static void kernel_buf_hex(struct kernel_buf *b, const void *p, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *x = p;
 	size_t i;
 
-	for (i = 0; i < len; i++)
-		fprintf(f, "%02x", b[i]);
+	kernel_buf_reserve(b, 2 * len);
+	if (b->oom)
+		return;
+	for (i = 0; i < len; i++) {
+		b->p[b->len++] = digits[x[i] >> 4];
+		b->p[b->len++] = digits[x[i] & 15];
+	}
 }
 
 static int kernel_nibble(char c)
@@ -337,83 +433,191 @@ static int kernel_num(const char *s, uint32_t *out)
 	return 0;
 }
 
-static void kernel_write_sa(FILE *f, const struct xfrm_nl_sa_id *id, uint32_t reqid)
+/* Each line of a record starts with @pfx: "" when it is written, "- " when
+ * the object is gone (kernel_journal). */
+static void kernel_write_sa(struct kernel_buf *b, const char *pfx, const struct xfrm_nl_sa_id *id,
+			    uint32_t reqid)
 {
-	fprintf(f, "sa %x ", id->family);
-	kernel_hex(f, &id->daddr, sizeof(id->daddr));
-	fprintf(f, " %x %x %d %x %x %x\n", ntohl(id->spi), id->proto, id->has_mark, id->mark.v,
-		id->mark.m, reqid);
+	kernel_buf_printf(b, "%ssa %x ", pfx, id->family);
+	kernel_buf_hex(b, &id->daddr, sizeof(id->daddr));
+	kernel_buf_printf(b, " %x %x %d %x %x %x\n", ntohl(id->spi), id->proto, id->has_mark,
+			  id->mark.v, id->mark.m, reqid);
 }
 
 /* dp ID SPI (a record of xipsec_sa) or dpb NAME (a bucket of the rule set) */
-static void kernel_write_dp(FILE *f, const struct kernel_dp_obj *o)
+static void kernel_write_dp(struct kernel_buf *b, const char *pfx, const struct kernel_dp_obj *o)
 {
 	if (o->id)
-		fprintf(f, "dp %x %x\n", o->id, o->spi);
+		kernel_buf_printf(b, "%sdp %x %x\n", pfx, o->id, o->spi);
 	else
-		fprintf(f, "dpb %s\n", o->name);
+		kernel_buf_printf(b, "%sdpb %s\n", pfx, o->name);
 }
 
-static void kernel_write_pol(FILE *f, const struct xfrm_nl_policy *p)
+static void kernel_write_pol(struct kernel_buf *b, const char *pfx, const struct xfrm_nl_policy *p)
 {
-	fprintf(f, "pol %x ", p->dir);
-	kernel_hex(f, &p->sel, sizeof(p->sel));
-	fprintf(f, " %d %x %x %d %x %x\n", p->has_mark, p->mark.v, p->mark.m, p->has_if_id,
-		p->if_id, p->ntmpl ? p->tmpl[0].reqid : 0);
+	kernel_buf_printf(b, "%spol %x ", pfx, p->dir);
+	kernel_buf_hex(b, &p->sel, sizeof(p->sel));
+	kernel_buf_printf(b, " %d %x %x %d %x %x\n", p->has_mark, p->mark.v, p->mark.m,
+			  p->has_if_id, p->if_id, p->ntmpl ? p->tmpl[0].reqid : 0);
 }
 
+/* The lines of what @c has installed; returns how many. */
+static size_t kernel_write_child(struct kernel_buf *b, const char *pfx,
+				 const struct kernel_child *c)
+{
+	size_t i, n = 0;
+
+	if (c->dp_out) {
+		struct kernel_dp_obj o = { .id = c->dp_out, .spi = c->spi_out };
+
+		kernel_write_dp(b, pfx, &o);
+		o.id = 0;
+		snprintf(o.name, sizeof(o.name), DP_IKE_BUCKET_PREFIX "%08x", c->spi_out);
+		kernel_write_dp(b, pfx, &o);
+		n += 2;
+	}
+	if (c->dp_in) {
+		struct kernel_dp_obj o = { .id = c->dp_in, .spi = c->spi_in };
+
+		kernel_write_dp(b, pfx, &o);
+		n++;
+	}
+	if (c->sa_in_ok) {
+		kernel_write_sa(b, pfx, &c->sa_in, c->reqid);
+		n++;
+	}
+	if (c->sa_out_ok) {
+		kernel_write_sa(b, pfx, &c->sa_out, c->reqid);
+		n++;
+	}
+	for (i = 0; i < c->npols; i++)
+		if (c->pol_ok[i]) {
+			kernel_write_pol(b, pfx, &c->pols[i]);
+			n++;
+		}
+	return n;
+}
+
+static int kernel_write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The whole record, written to a new file renamed over the old one (a crash
+ * never leaves half a file), which then takes the appends: O(objects), so
+ * only at start, when the dataplane is opened, and when the journal has
+ * grown to twice what it describes (amortized O(1) per change).
+ */
 static int kernel_save(struct kernel *k)
 {
+	struct kernel_buf b = { 0 };
 	const struct kernel_child *c;
 	char tmp[4096 + 8];
-	FILE *f;
-	size_t i;
-	int fd;
+	size_t i, lines = 0;
+	int fd = -1, err;
 
 	if (!k->state_path)
 		return 0;
-	snprintf(tmp, sizeof(tmp), "%s.new", k->state_path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto fail;
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		goto fail;
-	}
 	for (i = 0; i < k->ndp_stale; i++)
-		kernel_write_dp(f, &k->dp_stale[i]);
-	for (c = k->children; c; c = c->next) {
-		if (c->dp_out) {
-			struct kernel_dp_obj o = { .id = c->dp_out, .spi = c->spi_out };
-
-			kernel_write_dp(f, &o);
-			o.id = 0;
-			snprintf(o.name, sizeof(o.name), DP_IKE_BUCKET_PREFIX "%08x", c->spi_out);
-			kernel_write_dp(f, &o);
-		}
-		if (c->dp_in) {
-			struct kernel_dp_obj o = { .id = c->dp_in, .spi = c->spi_in };
-
-			kernel_write_dp(f, &o);
-		}
-		if (c->sa_in_ok)
-			kernel_write_sa(f, &c->sa_in, c->reqid);
-		if (c->sa_out_ok)
-			kernel_write_sa(f, &c->sa_out, c->reqid);
-		for (i = 0; i < c->npols; i++)
-			if (c->pol_ok[i])
-				kernel_write_pol(f, &c->pols[i]);
+		kernel_write_dp(&b, "", &k->dp_stale[i]);
+	lines += k->ndp_stale;
+	for (c = k->children; c; c = c->next)
+		lines += kernel_write_child(&b, "", c);
+	if (b.oom) {
+		err = -ENOMEM;
+		goto fail;
 	}
-	if (fflush(f) || fclose(f))
+	snprintf(tmp, sizeof(tmp), "%s.new", k->state_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = -errno;
 		goto fail;
-	if (rename(tmp, k->state_path))
+	}
+	err = kernel_write_all(fd, b.p, b.len);
+	if (!err && rename(tmp, k->state_path))
+		err = -errno;
+	if (err)
 		goto fail;
+	if (k->state_fd >= 0)
+		close(k->state_fd);
+	k->state_fd = fd;
+	k->state_lines = k->state_live = lines;
+	free(b.p);
 	return 0;
 fail:
 	log_warn("kernel: cannot write %s: %s (leftovers of this run would not be found)",
-		 k->state_path, strerror(errno));
-	return -errno;
+		 k->state_path, strerror(-err));
+	if (fd >= 0)
+		close(fd);
+	free(b.p);
+	return err;
+}
+
+/* More than this many lines per line that still describes an object: compact. */
+#define KERNEL_JOURNAL_SLACK 2
+#define KERNEL_JOURNAL_MIN   256
+
+/*
+ * Append @c's lines to the state file: what it installed (@gone false) or,
+ * prefixed "- ", that these objects are gone (@gone true, with the fields
+ * as they were when they were appended). @old, when not NULL, is a "- "
+ * record built before a change, written in the same append.
+ */
+static void kernel_journal(struct kernel *k, struct kernel_buf *old, size_t nold,
+			   const struct kernel_child *c, bool gone)
+{
+	struct kernel_buf nb = { 0 }, *b = old ? old : &nb;
+	size_t n = 0;
+	int err;
+
+	if (!k->state_path)
+		goto out;
+	if (c)
+		n = kernel_write_child(b, gone ? "- " : "", c);
+	if (b->oom) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (k->state_fd < 0) {
+		/* an earlier write failed: try the whole file again */
+		kernel_save(k);
+		goto out;
+	}
+	err = kernel_write_all(k->state_fd, b->p, b->len);
+	if (err)
+		goto fail;
+	k->state_lines += nold + n;
+	if (!gone)
+		k->state_live += n;
+	else
+		nold += n;
+	k->state_live = k->state_live > nold ? k->state_live - nold : 0;
+	if (k->state_lines > KERNEL_JOURNAL_MIN &&
+	    k->state_lines > KERNEL_JOURNAL_SLACK * k->state_live)
+		kernel_save(k);
+	goto out;
+fail:
+	log_warn("kernel: cannot append to %s: %s (rewriting it)", k->state_path,
+		 strerror(-err));
+	if (k->state_fd >= 0)
+		close(k->state_fd);
+	k->state_fd = -1;
+	kernel_save(k);
+out:
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
 }
 
 /* Remove one leftover line's object if it is still the one we installed. */
@@ -532,9 +736,115 @@ bad:
 	log_warn("kernel: bad dataplane line in %s ignored", k->state_path);
 }
 
+/* A line of the state file and how often it is added but not yet removed. */
+struct kernel_jline {
+	char *text;
+	int live;
+};
+
+static uint64_t kernel_str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * Replay the state file: a line adds its object, "- " + the same line
+ * removes it again. Returns the lines still describing objects, in the
+ * order of their first appearance (each once), via @out/@nout.
+ */
+static int kernel_journal_replay(FILE *f, struct kernel_jline **out, size_t *nout)
+{
+	struct kernel_jline *v = NULL;
+	size_t n = 0, cap = 0, hsize = 0, i;
+	size_t *hash = NULL; /* open addressing: index + 1 into v, 0 empty */
+	char *line = NULL;
+	size_t lcap = 0;
+	ssize_t len;
+	int err = 0;
+
+	while ((len = getline(&line, &lcap, f)) > 0) {
+		bool gone = !strncmp(line, "- ", 2);
+		const char *text = gone ? line + 2 : line;
+		uint64_t h;
+		size_t slot;
+
+		if (line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		if (2 * (n + 1) > hsize) {
+			size_t nh = hsize ? 2 * hsize : 64;
+			size_t *t = calloc(nh, sizeof(*t));
+
+			if (!t) {
+				err = -ENOMEM;
+				goto out;
+			}
+			for (i = 0; i < n; i++) {
+				slot = kernel_str_hash(v[i].text) & (nh - 1);
+				while (t[slot])
+					slot = (slot + 1) & (nh - 1);
+				t[slot] = i + 1;
+			}
+			free(hash);
+			hash = t;
+			hsize = nh;
+		}
+		h = kernel_str_hash(text);
+		for (slot = h & (hsize - 1); hash[slot]; slot = (slot + 1) & (hsize - 1))
+			if (!strcmp(v[hash[slot] - 1].text, text))
+				break;
+		if (hash[slot]) {
+			struct kernel_jline *j = &v[hash[slot] - 1];
+
+			if (gone)
+				j->live -= j->live > 0;
+			else
+				j->live++;
+			continue;
+		}
+		if (gone)
+			continue; /* removal of something the file never had */
+		if (n == cap) {
+			size_t nc = cap ? 2 * cap : 64;
+			void *nv = realloc(v, nc * sizeof(*v));
+
+			if (!nv) {
+				err = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = nc;
+		}
+		v[n].text = strdup(text);
+		if (!v[n].text) {
+			err = -ENOMEM;
+			goto out;
+		}
+		v[n++].live = 1;
+		hash[slot] = n;
+	}
+out:
+	free(line);
+	free(hash);
+	if (err) {
+		for (i = 0; i < n; i++)
+			free(v[i].text);
+		free(v);
+		return err;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
 static void kernel_remove_leftovers(struct kernel *k)
 {
-	char line[512];
+	struct kernel_jline *v = NULL;
+	size_t n = 0, i;
+	int err;
 	FILE *f;
 
 	f = fopen(k->state_path, "re");
@@ -543,20 +853,26 @@ static void kernel_remove_leftovers(struct kernel *k)
 			log_warn("kernel: cannot read %s: %s", k->state_path, strerror(errno));
 		return;
 	}
-	/* Policies first, so no packet meets a policy whose state is gone. */
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "pol ", 4))
-			kernel_leftover(k, line);
-	rewind(f);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "sa ", 3))
-			kernel_leftover(k, line);
-	/* dataplane entries wait for kernel_dp_open(), which has the maps */
-	rewind(f);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "dp", 2))
-			kernel_dp_stale_line(k, line);
+	err = kernel_journal_replay(f, &v, &n);
 	fclose(f);
+	if (err) {
+		log_warn("kernel: cannot read %s: %s", k->state_path, strerror(-err));
+		return;
+	}
+	/* Policies first, so no packet meets a policy whose state is gone. */
+	for (i = 0; i < n; i++)
+		if (v[i].live > 0 && !strncmp(v[i].text, "pol ", 4))
+			kernel_leftover(k, v[i].text);
+	for (i = 0; i < n; i++)
+		if (v[i].live > 0 && !strncmp(v[i].text, "sa ", 3))
+			kernel_leftover(k, v[i].text);
+	/* dataplane entries wait for kernel_dp_open(), which has the maps */
+	for (i = 0; i < n; i++)
+		if (v[i].live > 0 && !strncmp(v[i].text, "dp", 2))
+			kernel_dp_stale_line(k, v[i].text);
+	for (i = 0; i < n; i++)
+		free(v[i].text);
+	free(v);
 }
 
 int kernel_open(const char *state_dir, const char *sock_path, struct kernel **out)
@@ -570,6 +886,7 @@ int kernel_open(const char *state_dir, const char *sock_path, struct kernel **ou
 	if (!k)
 		return -ENOMEM;
 	k->next_reqid = 1;
+	k->state_fd = -1;
 	err = xfrm_nl_open(&k->nl);
 	if (err)
 		goto fail;
@@ -628,70 +945,314 @@ static bool kernel_pol_id_eq(const struct xfrm_nl_policy *a, const struct xfrm_n
 	       a->has_if_id == b->has_if_id && (!a->has_if_id || a->if_id == b->if_id);
 }
 
-/* Another child of ours holding an installed policy with @p's key. */
+/* ---- children by SPIs, policies by key ---- */
+
+static size_t kernel_child_slot(const struct kernel *k, uint32_t spi_in, uint32_t spi_out)
+{
+	uint64_t h = ((uint64_t)spi_in << 32 | spi_out) * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 32) & (k->child_hash_size - 1);
+}
+
+static int kernel_child_hash_grow(struct kernel *k)
+{
+	struct kernel_child **old = k->child_hash, *c, *next;
+	size_t oldsize = k->child_hash_size, i, slot;
+
+	k->child_hash_size = oldsize ? 2 * oldsize : 64;
+	k->child_hash = calloc(k->child_hash_size, sizeof(*k->child_hash));
+	if (!k->child_hash) {
+		k->child_hash = old;
+		k->child_hash_size = oldsize;
+		return -ENOMEM;
+	}
+	for (i = 0; i < oldsize; i++)
+		for (c = old[i]; c; c = next) {
+			next = c->hnext;
+			slot = kernel_child_slot(k, c->spi_in, c->spi_out);
+			c->hnext = k->child_hash[slot];
+			k->child_hash[slot] = c;
+		}
+	free(old);
+	return 0;
+}
+
+/* Into k->children (newest first), the SPI table and, a trap, k->traps. */
+static int kernel_child_link(struct kernel *k, struct kernel_child *kc)
+{
+	size_t slot;
+
+	if (k->nchildren >= k->child_hash_size && kernel_child_hash_grow(k))
+		return -ENOMEM;
+	kc->seq = ++k->next_seq;
+	kc->next = k->children;
+	if (kc->next)
+		kc->next->pprev = &kc->next;
+	kc->pprev = &k->children;
+	k->children = kc;
+	slot = kernel_child_slot(k, kc->spi_in, kc->spi_out);
+	kc->hnext = k->child_hash[slot];
+	k->child_hash[slot] = kc;
+	k->nchildren++;
+	if (kc->trap_name) {
+		kc->trap_next = k->traps;
+		k->traps = kc;
+	}
+	return 0;
+}
+
+static void kernel_child_unlink(struct kernel *k, struct kernel_child *kc)
+{
+	struct kernel_child **pp;
+
+	*kc->pprev = kc->next;
+	if (kc->next)
+		kc->next->pprev = kc->pprev;
+	kc->next = NULL;
+	kc->pprev = &kc->next;
+	for (pp = &k->child_hash[kernel_child_slot(k, kc->spi_in, kc->spi_out)]; *pp;
+	     pp = &(*pp)->hnext)
+		if (*pp == kc) {
+			*pp = kc->hnext;
+			k->nchildren--;
+			break;
+		}
+	for (pp = &k->traps; kc->trap_name && *pp; pp = &(*pp)->trap_next)
+		if (*pp == kc) {
+			*pp = kc->trap_next;
+			break;
+		}
+}
+
+/* The newest child with these SPIs and @addr as its local (or remote) address. */
+static struct kernel_child *kernel_child_find(const struct kernel *k, uint32_t spi_in,
+					      uint32_t spi_out, const struct sockaddr *addr,
+					      bool remote)
+{
+	struct kernel_child *c, *best = NULL;
+
+	if (!k->child_hash_size)
+		return NULL;
+	for (c = k->child_hash[kernel_child_slot(k, spi_in, spi_out)]; c; c = c->hnext)
+		if (c->spi_in == spi_in && c->spi_out == spi_out &&
+		    ike_addr_equal((const struct sockaddr *)(remote ? &c->remote : &c->local),
+				   addr) &&
+		    (!best || c->seq > best->seq))
+			best = c;
+	return best;
+}
+
+/* FNV-1a over what kernel_pol_id_eq() compares of the selector (not padding). */
+static size_t kernel_pol_slot(const struct kernel *k, const struct xfrm_nl_policy *p)
+{
+	const struct xfrm_selector *s = &p->sel;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint8_t b[48];
+	size_t i;
+
+	memcpy(b, s->daddr.a6, 16);
+	memcpy(b + 16, s->saddr.a6, 16);
+	memcpy(b + 32, &s->dport, 2);
+	memcpy(b + 34, &s->sport, 2);
+	memcpy(b + 36, &s->family, 2);
+	b[38] = s->prefixlen_d;
+	b[39] = s->prefixlen_s;
+	b[40] = s->proto;
+	b[41] = p->dir;
+	memcpy(b + 42, &s->dport_mask, 2);
+	memcpy(b + 44, &s->sport_mask, 2);
+	b[46] = b[47] = 0;
+	for (i = 0; i < sizeof(b); i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return (size_t)(h ^ (h >> 32)) & (k->pol_hash_size - 1);
+}
+
+static int kernel_pol_hash_grow(struct kernel *k)
+{
+	struct kernel_polref **old = k->pol_hash, *r, *next;
+	size_t oldsize = k->pol_hash_size, i, slot;
+
+	k->pol_hash_size = oldsize ? 2 * oldsize : 64;
+	k->pol_hash = calloc(k->pol_hash_size, sizeof(*k->pol_hash));
+	if (!k->pol_hash) {
+		k->pol_hash = old;
+		k->pol_hash_size = oldsize;
+		return -ENOMEM;
+	}
+	for (i = 0; i < oldsize; i++)
+		for (r = old[i]; r; r = next) {
+			next = r->next;
+			slot = kernel_pol_slot(k, &r->kc->pols[r->i]);
+			r->next = k->pol_hash[slot];
+			k->pol_hash[slot] = r;
+		}
+	free(old);
+	return 0;
+}
+
+/* Room for @kc's policies, before any is installed (then claiming cannot fail). */
+static int kernel_pol_reserve(struct kernel *k, struct kernel_child *kc)
+{
+	kc->prefs = calloc(kc->npols, sizeof(*kc->prefs));
+	if (!kc->prefs)
+		return -ENOMEM;
+	while (k->npolrefs + kc->npols > k->pol_hash_size)
+		if (kernel_pol_hash_grow(k))
+			return -ENOMEM;
+	return 0;
+}
+
+/* kc->pols[i] is installed and ours (room reserved by kernel_pol_reserve). */
+static void kernel_pol_claim(struct kernel *k, struct kernel_child *kc, size_t i)
+{
+	struct kernel_polref *r = &kc->prefs[i];
+	size_t slot;
+
+	kc->pol_ok[i] = true;
+	r->kc = kc;
+	r->i = i;
+	slot = kernel_pol_slot(k, &kc->pols[i]);
+	r->next = k->pol_hash[slot];
+	k->pol_hash[slot] = r;
+	k->npolrefs++;
+}
+
+static void kernel_pol_unclaim(struct kernel *k, struct kernel_child *kc, size_t i)
+{
+	struct kernel_polref **pp;
+
+	if (!kc->pol_ok[i])
+		return;
+	kc->pol_ok[i] = false;
+	for (pp = &k->pol_hash[kernel_pol_slot(k, &kc->pols[i])]; *pp; pp = &(*pp)->next)
+		if (*pp == &kc->prefs[i]) {
+			*pp = kc->prefs[i].next;
+			k->npolrefs--;
+			return;
+		}
+}
+
+/* The newest other child of ours holding an installed policy with @p's key. */
 static const struct xfrm_nl_policy *kernel_pol_holder(const struct kernel *k,
 						      const struct kernel_child *except,
 						      const struct xfrm_nl_policy *p)
 {
-	const struct kernel_child *c;
-	size_t i;
+	const struct kernel_polref *r, *best = NULL;
 
-	for (c = k->children; c; c = c->next) {
-		if (c == except)
-			continue;
-		for (i = 0; i < c->npols; i++)
-			if (c->pol_ok[i] && kernel_pol_id_eq(&c->pols[i], p))
-				return &c->pols[i];
-	}
-	return NULL;
+	if (!k->pol_hash_size)
+		return NULL;
+	for (r = k->pol_hash[kernel_pol_slot(k, p)]; r; r = r->next)
+		if (r->kc != except && kernel_pol_id_eq(&r->kc->pols[r->i], p) &&
+		    (!best || r->kc->seq > best->kc->seq))
+			best = r;
+	return best ? &best->kc->pols[best->i] : NULL;
 }
 
+/*
+ * Reqids are dumped from the kernel at most this often, not for every
+ * child: a dump costs O(states + policies), most of them ours, which made
+ * a burst of N children O(N^2). Ours since the dump are all below
+ * k->next_reqid, so only someone else's reqid added in the meantime could
+ * be taken twice, the same race a dump has with an add right after it.
+ */
+#define KERNEL_REQID_SCAN_MS 1000
+
 struct kernel_reqid_scan {
-	uint32_t reqid;
-	bool used;
+	uint32_t *v;
+	size_t n, cap;
+	int err;
 };
+
+static void kernel_reqid_note(struct kernel_reqid_scan *s, uint32_t reqid)
+{
+	if (!reqid || s->err)
+		return;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 256;
+		uint32_t *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v) {
+			s->err = -ENOMEM;
+			return;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = reqid;
+}
 
 static int kernel_scan_sa(const struct xfrm_nl_sa *sa, void *arg)
 {
-	struct kernel_reqid_scan *s = arg;
-
-	if (sa->reqid == s->reqid)
-		s->used = true;
-	return s->used;
+	kernel_reqid_note(arg, sa->reqid);
+	return 0;
 }
 
 static int kernel_scan_pol(const struct xfrm_nl_policy *p, void *arg)
 {
-	struct kernel_reqid_scan *s = arg;
 	unsigned int i;
 
 	for (i = 0; i < p->ntmpl; i++)
-		if (p->tmpl[i].reqid == s->reqid)
-			s->used = true;
-	return s->used;
+		kernel_reqid_note(arg, p->tmpl[i].reqid);
+	return 0;
+}
+
+static int kernel_u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int64_t kernel_ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* k->reqids_used := the reqids of all states and policies, sorted. */
+static int kernel_reqid_rescan(struct kernel *k)
+{
+	struct kernel_reqid_scan s = { 0 };
+	int err;
+
+	err = xfrm_nl_sa_list(k->nl, kernel_scan_sa, &s);
+	if (err >= 0)
+		err = xfrm_nl_policy_list(k->nl, kernel_scan_pol, &s);
+	if (err >= 0)
+		err = s.err;
+	if (err < 0) {
+		free(s.v);
+		return err;
+	}
+	if (s.n)
+		qsort(s.v, s.n, sizeof(*s.v), kernel_u32_cmp);
+	free(k->reqids_used);
+	k->reqids_used = s.v;
+	k->nreqids_used = s.n;
+	clock_gettime(CLOCK_MONOTONIC, &k->reqids_time);
+	k->reqids_scanned = true;
+	return 0;
 }
 
 /* A reqid no state or policy in the kernel uses (ours included). */
 static int kernel_alloc_reqid(struct kernel *k, uint32_t *out)
 {
 	unsigned int tries;
+	int err;
 
-	for (tries = 0; tries < 1000; tries++) {
-		struct kernel_reqid_scan s = { .reqid = k->next_reqid++ };
-		int err;
-
-		if (!s.reqid)
-			continue;
-		err = xfrm_nl_sa_list(k->nl, kernel_scan_sa, &s);
-		if (err < 0)
+	if (!k->reqids_scanned || kernel_ms_since(&k->reqids_time) >= KERNEL_REQID_SCAN_MS) {
+		err = kernel_reqid_rescan(k);
+		if (err)
 			return err;
-		if (!s.used) {
-			err = xfrm_nl_policy_list(k->nl, kernel_scan_pol, &s);
-			if (err < 0)
-				return err;
-		}
-		if (!s.used) {
-			*out = s.reqid;
+	}
+	for (tries = 0; tries < 1000; tries++) {
+		uint32_t r = k->next_reqid++;
+
+		if (r && (!k->nreqids_used || !bsearch(&r, k->reqids_used, k->nreqids_used,
+						       sizeof(r), kernel_u32_cmp))) {
+			*out = r;
 			return 0;
 		}
 	}
@@ -840,7 +1401,7 @@ static void kernel_child_undo(struct kernel *k, struct kernel_child *kc)
 
 		if (!kc->pol_ok[i])
 			continue;
-		kc->pol_ok[i] = false;
+		kernel_pol_unclaim(k, kc, i);
 		other = kernel_pol_holder(k, kc, &kc->pols[i]);
 		if (other) {
 			/* Shared with another child SA of ours: hand it over. */
@@ -875,6 +1436,7 @@ static void kernel_child_free(struct kernel_child *kc)
 	free(kc->dp_rules);
 	free(kc->pols);
 	free(kc->pol_ok);
+	free(kc->prefs);
 	free(kc);
 }
 
@@ -1064,12 +1626,22 @@ out:
 static bool kernel_dp_id_used(uint32_t id, void *arg)
 {
 	const struct kernel *k = arg;
-	const struct kernel_child *c;
 
-	for (c = k->children; c; c = c->next)
-		if (c->dp_in == id || c->dp_out == id)
-			return true;
-	return false;
+	return id < XIPSEC_MAX_SA && (k->dp_ids[id / 64] >> (id % 64) & 1);
+}
+
+static void kernel_dp_id_take(struct kernel *k, uint32_t id)
+{
+	if (id && id < XIPSEC_MAX_SA)
+		k->dp_ids[id / 64] |= 1ULL << (id % 64);
+}
+
+/* *@id (a record id of a child, or 0) is no longer the child's. */
+static void kernel_dp_id_put(struct kernel *k, uint32_t *id)
+{
+	if (*id && *id < XIPSEC_MAX_SA)
+		k->dp_ids[*id / 64] &= ~(1ULL << (*id % 64));
+	*id = 0;
 }
 
 /* Clear record @id if it still holds @spi (host order): ours, not a reuse. */
@@ -1184,17 +1756,21 @@ static void kernel_dp_add(struct kernel *k, struct kernel_child *kc, const struc
 	}
 	/* a freed id is reused: its counters must start from 0 */
 	err = dp_ike_sa_alloc(&k->dp, kernel_dp_id_used, k, &kc->dp_in);
-	if (!err)
+	if (!err) {
+		kernel_dp_id_take(k, kc->dp_in);
 		err = dp_sa_stats_clear(&k->dp, kc->dp_in);
+	}
 	if (!err)
 		err = dp_sa_set(&k->dp, kc->dp_in, &in);
 	if (err) {
-		kc->dp_in = 0;
+		kernel_dp_id_put(k, &kc->dp_in);
 		goto fail;
 	}
 	err = dp_ike_sa_alloc(&k->dp, kernel_dp_id_used, k, &kc->dp_out);
-	if (!err)
+	if (!err) {
+		kernel_dp_id_take(k, kc->dp_out);
 		err = dp_sa_stats_clear(&k->dp, kc->dp_out);
+	}
 	if (!err) {
 		out.flags = XIPSEC_SA_F_OUTBOUND | XIPSEC_SA_F_INSTALLED;
 		out.spi = htonl(kc->spi_out);
@@ -1204,7 +1780,7 @@ static void kernel_dp_add(struct kernel *k, struct kernel_child *kc, const struc
 		err = dp_sa_set(&k->dp, kc->dp_out, &out);
 	}
 	if (err) {
-		kc->dp_out = 0;
+		kernel_dp_id_put(k, &kc->dp_out);
 		goto fail;
 	}
 	err = kernel_dp_sync(k);
@@ -1219,7 +1795,8 @@ fail:
 		strerror(-err));
 	kernel_dp_rec_del(k, kc->dp_out, kc->spi_out);
 	kernel_dp_rec_del(k, kc->dp_in, kc->spi_in);
-	kc->dp_in = kc->dp_out = 0;
+	kernel_dp_id_put(k, &kc->dp_in);
+	kernel_dp_id_put(k, &kc->dp_out);
 	kc->dp_nrules = 0;
 }
 
@@ -1233,7 +1810,8 @@ static void kernel_dp_del(struct kernel *k, struct kernel_child *kc)
 		kernel_dp_sync(k);
 	kernel_dp_rec_del(k, kc->dp_out, kc->spi_out);
 	kernel_dp_rec_del(k, kc->dp_in, kc->spi_in);
-	kc->dp_in = kc->dp_out = 0;
+	kernel_dp_id_put(k, &kc->dp_in);
+	kernel_dp_id_put(k, &kc->dp_out);
 }
 
 int kernel_dp_open(struct kernel *k, const char *pin_dir)
@@ -1286,8 +1864,8 @@ static bool kernel_trap_reqid(const struct kernel *k, const struct engine_child 
 
 	snprintf(name, sizeof(name), "%s/%s", c->conn->name, c->cfg->name);
 	kernel_addr(c->local, &a);
-	for (t = k->children; t; t = t->next) {
-		if (!t->trap_name || strcmp(t->trap_name, name) ||
+	for (t = k->traps; t; t = t->trap_next) {
+		if (strcmp(t->trap_name, name) ||
 		    t->local.ss_family != c->local->sa_family)
 			continue;
 		/* the host only: NAT-T may have moved the IKE SA to port 4500 */
@@ -1350,9 +1928,11 @@ int kernel_install_child(void *arg, const struct engine_child *c)
 			cfg->name, strerror(-err));
 		goto fail;
 	}
-	/* In the list while installing: a shared policy's holder search skips kc. */
-	kc->next = k->children;
-	k->children = kc;
+	err = kernel_pol_reserve(k, kc);
+	if (!err)
+		err = kernel_child_link(k, kc);
+	if (err)
+		goto fail;
 
 	err = kernel_add_sa(k, c, true, kc);
 	if (!err)
@@ -1375,17 +1955,16 @@ int kernel_install_child(void *arg, const struct engine_child *c)
 				xfrm_nl_errmsg(k->nl));
 			break;
 		}
-		kc->pol_ok[i] = true;
+		kernel_pol_claim(k, kc, i);
 	}
 	if (err) {
 		kernel_child_undo(k, kc);
-		k->children = kc->next;
-		kernel_save(k);
+		kernel_child_unlink(k, kc);
 		goto fail;
 	}
 	if (k->have_dp)
 		kernel_dp_add(k, kc, c);
-	kernel_save(k);
+	kernel_journal(k, NULL, 0, kc, false);
 	log_info("kernel: child %s installed: SAs in 0x%08x out 0x%08x, reqid %u, %zu policies%s",
 		 cfg->name, c->spi_in, c->spi_out, kc->reqid, kc->npols,
 		 c->encap ? ", UDP-encapsulated" : "");
@@ -1448,25 +2027,27 @@ int kernel_install_trap(struct kernel *k, const struct conf_conn *conn,
 		if (kc->pols[i].dir == XFRM_POLICY_OUT)
 			kc->pols[n++] = kc->pols[i];
 	kc->npols = n;
-	kc->next = k->children;
-	k->children = kc;
+	err = kernel_pol_reserve(k, kc);
+	if (!err)
+		err = kernel_child_link(k, kc);
+	if (err)
+		goto fail;
 	for (i = 0; !err && i < kc->npols; i++) {
 		err = xfrm_nl_policy_add(k->nl, &kc->pols[i], false);
 		/* A child SA of ours may hold it already: it hands it over when it goes. */
 		if (err == -EEXIST && kernel_pol_holder(k, kc, &kc->pols[i]))
 			err = 0;
 		if (!err)
-			kc->pol_ok[i] = true;
+			kernel_pol_claim(k, kc, i);
 	}
 	if (err) {
 		log_err("kernel: trap for %s/%s: %s%s", conn->name, cfg->name, strerror(-err),
 			err == -EEXIST ? " (a policy for these selectors is not xiked's)" : "");
 		kernel_child_undo(k, kc);
-		k->children = kc->next;
-		kernel_save(k);
+		kernel_child_unlink(k, kc);
 		goto fail;
 	}
-	kernel_save(k);
+	kernel_journal(k, NULL, 0, kc, false);
 	log_info("kernel: trap for %s/%s installed: %zu out policies, reqid %u", conn->name,
 		 cfg->name, kc->npols, kc->reqid);
 	return 0;
@@ -1478,21 +2059,22 @@ fail:
 void kernel_remove_child(void *arg, const struct engine_child *c)
 {
 	struct kernel *k = arg;
-	struct kernel_child **pp, *kc;
+	struct kernel_buf gone = { 0 };
+	struct kernel_child *kc;
+	size_t ngone;
 
-	for (pp = &k->children; (kc = *pp); pp = &kc->next)
-		if (kc->spi_in == c->spi_in && kc->spi_out == c->spi_out &&
-		    ike_addr_equal((const struct sockaddr *)&kc->local, c->local))
-			break;
+	kc = kernel_child_find(k, c->spi_in, c->spi_out, c->local, false);
 	if (!kc) {
 		log_warn("kernel: remove child SAs 0x%08x/0x%08x: not installed by us", c->spi_in,
 			 c->spi_out);
 		return;
 	}
-	*pp = kc->next;
+	kernel_child_unlink(k, kc);
+	/* the record as appended, before the fields below change */
+	ngone = kernel_write_child(&gone, "- ", kc);
 	kernel_dp_del(k, kc);
 	kernel_child_undo(k, kc);
-	kernel_save(k);
+	kernel_journal(k, &gone, ngone, NULL, true);
 	log_info("kernel: child %s removed: SAs in 0x%08x out 0x%08x, reqid %u",
 		 c->cfg ? c->cfg->name : "?", kc->spi_in, kc->spi_out, kc->reqid);
 	kernel_child_free(kc);
@@ -1542,20 +2124,19 @@ void kernel_update_child(void *arg, const struct engine_child *c,
 			 const struct sockaddr *old_remote)
 {
 	struct kernel *k = arg;
+	struct kernel_buf was_rec = { 0 };
 	struct kernel_child *kc;
 	char was[80], now[80];
-	size_t i;
+	size_t i, nwas;
 	int err = 0;
 
-	for (kc = k->children; kc; kc = kc->next)
-		if (kc->spi_in == c->spi_in && kc->spi_out == c->spi_out &&
-		    ike_addr_equal((const struct sockaddr *)&kc->remote, old_remote))
-			break;
+	kc = kernel_child_find(k, c->spi_in, c->spi_out, old_remote, true);
 	if (!kc) {
 		log_warn("kernel: move child SAs 0x%08x/0x%08x: not installed by us", c->spi_in,
 			 c->spi_out);
 		return;
 	}
+	nwas = kernel_write_child(&was_rec, "- ", kc);
 	if (kc->sa_in_ok)
 		err = kernel_move_sa(k, kc, true, c);
 	if (!err && kc->sa_out_ok)
@@ -1573,7 +2154,7 @@ void kernel_update_child(void *arg, const struct engine_child *c,
 	}
 	memcpy(&kc->local, c->local, ike_addr_len(c->local));
 	memcpy(&kc->remote, c->remote, ike_addr_len(c->remote));
-	kernel_save(k);
+	kernel_journal(k, &was_rec, nwas, kc, false);
 	ike_addr_str(old_remote, was, sizeof(was));
 	ike_addr_str(c->remote, now, sizeof(now));
 	if (err)
@@ -1620,10 +2201,15 @@ void kernel_close(struct kernel *k)
 		}
 	}
 	while ((kc = k->children)) {
-		k->children = kc->next;
+		kernel_child_unlink(k, kc);
 		kernel_child_undo(k, kc);
 		kernel_child_free(kc);
 	}
+	free(k->child_hash);
+	free(k->pol_hash);
+	free(k->reqids_used);
+	if (k->state_fd >= 0)
+		close(k->state_fd);
 	if (k->have_dp) {
 		dp_maps_close(&k->dp);
 		spd_maps_close(&k->spd);

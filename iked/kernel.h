@@ -9,8 +9,8 @@
  * child's configuration (the connection's when the child sets none).
  *
  * Ownership: everything installed is listed in a state file
- * (@state_dir/<control socket path, '/' -> '_'>.state), rewritten after every
- * change. kernel_open() removes what an earlier run with the same control
+ * (@state_dir/<control socket path, '/' -> '_'>.state), appended to at every
+ * change (a journal, compacted now and then; see kernel.c). kernel_open() removes what an earlier run with the same control
  * socket left behind (it crashed or was killed), checking each object's
  * reqid first so that a state or policy someone else installed since then
  * with the same key is left alone; kernel_close() removes everything this

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Shared ownership of the dataplane maps between `xipsec load` and xiked (dp_ike.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,36 @@
 bool dp_ike_bucket(const struct spd_bucket *b)
 {
 	return !strncmp(b->name, DP_IKE_BUCKET_PREFIX, sizeof(DP_IKE_BUCKET_PREFIX) - 1);
+}
+
+uint32_t dp_ike_instance(const char *sock_path)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *sock_path; sock_path++) {
+		h ^= (uint8_t)*sock_path;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+int dp_ike_trap_name(char *name, size_t len, uint32_t instance, uint32_t n)
+{
+	int w;
+
+	if (n >= DP_IKE_TRAP_MAX)
+		return -E2BIG;
+	w = snprintf(name, len, DP_IKE_TRAP_PREFIX "%08x.%x", instance, n);
+	return w < 0 || (size_t)w >= len ? -E2BIG : 0;
+}
+
+bool dp_ike_trap_bucket(const struct spd_bucket *b, uint32_t instance)
+{
+	char pfx[sizeof(b->name)];
+	int w;
+
+	w = snprintf(pfx, sizeof(pfx), DP_IKE_TRAP_PREFIX "%08x.", instance);
+	return w > 0 && (size_t)w < sizeof(pfx) && !strncmp(b->name, pfx, (size_t)w);
 }
 
 static int dp_spd_add_mine(const struct spd_set *mine, struct spd_set *out)

@@ -7,7 +7,8 @@
  *                   DP_IKE_SA_ID_FIRST .. XIPSEC_MAX_SA-1 xiked, first free
  *   marks           id << 16 under 0xffff0000: the ranges never meet
  *   buckets         named DP_IKE_BUCKET_PREFIX "<spi>" belong to xiked,
- *                   all others to `load`
+ *                   all others to `load`; among xiked's, trap buckets
+ *                   DP_IKE_TRAP_PREFIX "<instance>.<n>" (below)
  *
  * Each writer replaces only its own part of the rule set: dp_spd_replace()
  * reads the active generation, keeps the rules of buckets it does not own,
@@ -17,6 +18,8 @@
 #define XIPSEC_LIB_DP_IKE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "dp_maps.h"
 #include "spd.h"
@@ -29,6 +32,30 @@
 
 /* Does @b belong to xiked (its name has DP_IKE_BUCKET_PREFIX)? */
 bool dp_ike_bucket(const struct spd_bucket *b);
+
+/*
+ * Trap buckets (start_action = trap, iked/acquire.h): PROTECT buckets that
+ * name SA record DP_IKE_TRAP_SA_ID, which neither writer ever fills, so a
+ * matching packet is dropped and reported on the xipsec_events ring buffer.
+ * A child SA's own bucket wins over them by priority. Named
+ * DP_IKE_TRAP_PREFIX "<instance>.<n>": the instance is dp_ike_instance() of
+ * the xiked's control socket path (8 hex digits), so a restarted xiked finds
+ * (and removes) its own leftovers and leaves another instance's alone; <n>
+ * is the trap's position in xiked's trap table. "xiked:t..." never clashes
+ * with a child's "xiked:<8 hex digits>" ('t' is no hex digit).
+ */
+#define DP_IKE_TRAP_PREFIX   DP_IKE_BUCKET_PREFIX "t"
+#define DP_IKE_TRAP_PRIORITY (DP_IKE_RULE_PRIORITY + 100u)
+#define DP_IKE_TRAP_SA_ID    0u
+#define DP_IKE_TRAP_MAX	     65536u /* <n> in 4 hex digits: the name fits */
+
+/* FNV-1a of @sock_path: the <instance> of trap bucket names. */
+uint32_t dp_ike_instance(const char *sock_path);
+/* The name of trap @n of @instance into @name (sizeof(struct spd_bucket.name));
+ * -E2BIG if @n >= DP_IKE_TRAP_MAX. */
+int dp_ike_trap_name(char *name, size_t len, uint32_t instance, uint32_t n);
+/* Is @b a trap bucket of @instance? */
+bool dp_ike_trap_bucket(const struct spd_bucket *b, uint32_t instance);
 
 /* Says whether a bucket of the active rule set is the caller's. */
 typedef bool (*dp_owned_fn)(const struct spd_bucket *b, void *arg);

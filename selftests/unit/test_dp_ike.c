@@ -127,11 +127,75 @@ static void test_merge_empty_and_bad(void **state)
 	assert_false(dp_ike_bucket(&ab[0]));
 }
 
+static bool owned_traps(const struct spd_bucket *b, void *arg)
+{
+	return dp_ike_trap_bucket(b, *(const uint32_t *)arg);
+}
+
+/* Trap bucket names: one instance's are told from another's and from the
+ * child SAs' "xiked:<spi>"; replacing them leaves every other bucket alone. */
+static void test_trap_buckets(void **state)
+{
+	uint32_t a = dp_ike_instance("/run/xiked.sock"), b = dp_ike_instance("/run/xiked2.sock");
+	struct spd_bucket ab[5], mb[1];
+	struct spd_rule ar[5], mr[1];
+	struct spd_set active = { ar, 5, ab, 5 }, mine = { mr, 1, mb, 1 }, out;
+	char name[sizeof(ab[0].name)], want[64];
+	size_t i;
+
+	(void)state;
+	assert_int_not_equal(a, b);
+	/* FNV-1a 32 of "" is its offset basis */
+	assert_int_equal(dp_ike_instance(""), 2166136261u);
+	assert_int_equal(dp_ike_trap_name(name, sizeof(name), a, 0), 0);
+	snprintf(want, sizeof(want), "xiked:t%08x.0", a);
+	assert_string_equal(name, want);
+	/* the largest index still fits the 24-byte name */
+	assert_int_equal(dp_ike_trap_name(name, sizeof(name), 0xffffffffu, DP_IKE_TRAP_MAX - 1), 0);
+	assert_string_equal(name, "xiked:tffffffff.ffff");
+	assert_int_equal(dp_ike_trap_name(name, sizeof(name), a, DP_IKE_TRAP_MAX), -E2BIG);
+	assert_int_equal(dp_ike_trap_name(name, 8, a, 1), -E2BIG);
+
+	bucket(&ab[0], "static", SPD_ACT_BYPASS, 0);
+	bucket(&ab[1], DP_IKE_BUCKET_PREFIX "0000abcd", SPD_ACT_PROTECT, 4096);
+	dp_ike_trap_name(ab[2].name, sizeof(ab[2].name), a, 0);
+	ab[2].action = SPD_ACT_PROTECT;
+	dp_ike_trap_name(ab[3].name, sizeof(ab[3].name), b, 0);
+	ab[3].action = SPD_ACT_PROTECT;
+	dp_ike_trap_name(ab[4].name, sizeof(ab[4].name), a, 7); /* an earlier run's */
+	ab[4].action = SPD_ACT_PROTECT;
+	for (i = 0; i < 5; i++)
+		rule(&ar[i], i ? 2000 : 1000, (uint32_t)i);
+	assert_true(dp_ike_bucket(&ab[2]));
+	assert_true(dp_ike_trap_bucket(&ab[2], a));
+	assert_false(dp_ike_trap_bucket(&ab[3], a));
+	assert_true(dp_ike_trap_bucket(&ab[3], b));
+	assert_false(dp_ike_trap_bucket(&ab[1], a));
+	assert_false(dp_ike_trap_bucket(&ab[0], a));
+
+	dp_ike_trap_name(mb[0].name, sizeof(mb[0].name), a, 1);
+	mb[0].action = SPD_ACT_PROTECT;
+	mb[0].sa_id = DP_IKE_TRAP_SA_ID;
+	rule(&mr[0], DP_IKE_TRAP_PRIORITY, 0);
+	assert_int_equal(dp_spd_merge(&active, owned_traps, &a, &mine, false, &out), 0);
+	assert_int_equal(out.nbuckets, 4);
+	assert_string_equal(out.buckets[0].name, "static");
+	assert_string_equal(out.buckets[1].name, DP_IKE_BUCKET_PREFIX "0000abcd");
+	assert_string_equal(out.buckets[2].name, ab[3].name);
+	assert_string_equal(out.buckets[3].name, mb[0].name);
+	assert_int_equal(out.nrules, 4);
+	assert_int_equal(out.rules[3].bucket, 3);
+	/* a child's bucket wins over a trap's for the same packets */
+	assert_true(DP_IKE_TRAP_PRIORITY > DP_IKE_RULE_PRIORITY);
+	spd_set_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_merge_ike_part),
 		cmocka_unit_test(test_merge_empty_and_bad),
+		cmocka_unit_test(test_trap_buckets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,6 +29,7 @@
 
 #include "xipsec/dataplane.h"
 #include "../../iked/acquire.h"
+#include "dp_ike.h"
 #include "../../iked/ikev2_exch.h"
 #include "../../iked/ts.h"
 
@@ -412,6 +413,140 @@ static void test_acquire_match(void **state)
 	acq_table_free(&t);
 }
 
+/*
+ * Dataplane ring buffer records: length checked before anything is read;
+ * a record then goes the kernel acquires' way (match, coalescing).
+ */
+static void test_acquire_dp_records(void **state)
+{
+	const struct conf_conn *conn = nodes[0].conf->conns[0];
+	const struct sockaddr *ini = (const struct sockaddr *)&nodes[0].addr;
+	const struct sockaddr *resp = (const struct sockaddr *)&nodes[1].addr;
+	unsigned char buf[sizeof(struct xipsec_acquire) + 8];
+	struct acq_table t = { 0 };
+	struct xipsec_acquire e;
+	struct xfrm_nl_acquire a;
+	struct acq_pkt p;
+	struct acq_trap *tr;
+	__u32 other = 2;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	e.type = XIPSEC_EV_ACQUIRE;
+	e.family = XIPSEC_AF_INET;
+	e.proto = IPPROTO_ICMP;
+	e.sport = 8;
+	inet_pton(AF_INET, "10.1.0.5", e.src);
+	inet_pton(AF_INET, "10.2.0.7", e.dst);
+	memset(buf, 0xee, sizeof(buf));
+	memcpy(buf + 1, &e, sizeof(e)); /* unaligned on purpose */
+	assert_int_equal(acq_dp_record(buf + 1, sizeof(e), &p), 0);
+	assert_ts(&p.tsi, "10.1.0.5..10.1.0.5[1/0-65535]");
+	assert_ts(&p.tsr, "10.2.0.7..10.2.0.7[1/0-65535]");
+	assert_string_equal(p.source, "dataplane");
+	/* longer: a later version's record, the known part is read */
+	assert_int_equal(acq_dp_record(buf + 1, sizeof(e) + 7, &p), 0);
+	assert_int_equal(acq_dp_record(buf + 1, sizeof(e) - 1, &p), -EMSGSIZE);
+	assert_int_equal(acq_dp_record(buf + 1, 3, &p), -EMSGSIZE);
+	assert_int_equal(acq_dp_record(buf + 1, 0, &p), -EMSGSIZE);
+	assert_int_equal(acq_dp_record(&other, sizeof(other), &p), -EOPNOTSUPP);
+	e.family = 5;
+	assert_int_equal(acq_dp_record(&e, sizeof(e), &p), -EINVAL);
+	e.family = XIPSEC_AF_INET;
+
+	/* the dataplane's acquire starts "net"; the kernel's for it coalesces */
+	assert_int_equal(acq_trap_add(&t, conn, child_of("net"), ini, resp), 0);
+	assert_int_equal(acq_dp_record(&e, sizeof(e), &p), 0);
+	tr = acq_match(&t, &p);
+	assert_non_null(tr);
+	assert_string_equal(tr->child, "net");
+	assert_int_equal(acq_decide(&t, tr, 1000), ACQ_START);
+	acq_started(&t, tr, 0, 42, 1000);
+	xfrm_acq(&a, "10.1.0.5", "10.2.0.7", IPPROTO_ICMP, 8, 0, "192.0.2.2");
+	assert_int_equal(acq_pkt_from_xfrm(&a, &p), 0);
+	assert_ptr_equal(acq_match(&t, &p), tr);
+	assert_int_equal(acq_decide(&t, tr, 1100), ACQ_COALESCED);
+
+	/* the child is up at 2000 ms: a record of a packet seen up to then was
+	 * queued before its bucket took over; a later one is a new acquire */
+	acq_child_up(&t, "gw", "net", 2000);
+	assert_int_equal(tr->state, ACQ_IDLE);
+	e.ts_ns = 1999999999ull; /* 1999.99 ms */
+	assert_int_equal(acq_dp_record(&e, sizeof(e), &p), 0);
+	assert_int_equal(p.seen, 1999);
+	assert_int_equal(acq_decide_pkt(&t, tr, &p, 2001), ACQ_STALE);
+	e.ts_ns = 2000000001ull; /* the same ms */
+	acq_dp_record(&e, sizeof(e), &p);
+	assert_int_equal(acq_decide_pkt(&t, tr, &p, 2001), ACQ_STALE);
+	assert_int_equal(t.st.stale, 2);
+	assert_int_equal(tr->state, ACQ_IDLE);
+	e.ts_ns = 2001000000ull;
+	acq_dp_record(&e, sizeof(e), &p);
+	assert_int_equal(acq_decide_pkt(&t, tr, &p, 2002), ACQ_START);
+	/* the kernel's carry no time: never stale */
+	xfrm_acq(&a, "10.1.0.5", "10.2.0.7", IPPROTO_ICMP, 8, 0, "192.0.2.2");
+	acq_pkt_from_xfrm(&a, &p);
+	assert_int_equal(p.seen, 0);
+	assert_int_equal(acq_decide_pkt(&t, tr, &p, 2002), ACQ_START);
+	acq_table_free(&t);
+}
+
+/* Trap buckets: one per trap, its configured selectors local -> remote. */
+static void test_acquire_dp_trap_set(void **state)
+{
+	const struct conf_conn *conn = nodes[0].conf->conns[0];
+	const struct sockaddr *ini = (const struct sockaddr *)&nodes[0].addr;
+	const struct sockaddr *resp = (const struct sockaddr *)&nodes[1].addr;
+	struct acq_table t = { 0 };
+	struct spd_set set;
+	char name[32], pfx[64];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(acq_dp_trap_set(&t, 7, &set), 0);
+	assert_int_equal(set.nbuckets, 0);
+	assert_int_equal(set.nrules, 0);
+	spd_set_free(&set);
+
+	assert_int_equal(acq_trap_add(&t, conn, child_of("net"), ini, resp), 0);
+	assert_int_equal(acq_trap_add(&t, conn, child_of("other"), ini, resp), 0);
+	assert_int_equal(acq_dp_trap_set(&t, 0x1234abcd, &set), 0);
+	assert_int_equal(set.nbuckets, 2);
+	assert_int_equal(set.nrules, 2);
+	for (i = 0; i < 2; i++) {
+		const struct spd_bucket *b = &set.buckets[i];
+		const struct spd_rule *r = &set.rules[i];
+
+		snprintf(name, sizeof(name), "xiked:t1234abcd.%zx", i);
+		assert_string_equal(b->name, name);
+		assert_int_equal(b->action, SPD_ACT_PROTECT);
+		assert_int_equal(b->flags, 0); /* dropped, not passed to the kernel */
+		assert_int_equal(b->sa_id, DP_IKE_TRAP_SA_ID);
+		assert_true(dp_ike_trap_bucket(b, 0x1234abcd));
+		assert_int_equal(r->bucket, i);
+		assert_int_equal(r->family, XIPSEC_AF_INET);
+		assert_int_equal(r->src_plen, 24);
+		assert_int_equal(r->dst_plen, 24);
+		assert_int_equal(r->proto, 0);
+		assert_int_equal(r->sport_lo, 0);
+		assert_int_equal(r->sport_hi, 0xffff);
+		assert_int_equal(r->dport_hi, 0xffff);
+		assert_int_equal(r->priority, DP_IKE_TRAP_PRIORITY);
+		spd_format_prefix(r->family, r->src, r->src_plen, pfx, sizeof(pfx));
+		assert_string_equal(pfx, i ? "10.1.1.0/24" : "10.1.0.0/24");
+		spd_format_prefix(r->family, r->dst, r->dst_plen, pfx, sizeof(pfx));
+		assert_string_equal(pfx, i ? "10.2.1.0/24" : "10.2.0.0/24");
+	}
+	/* what the classifier gets is a valid rule set */
+	{
+		struct spd_error e;
+
+		assert_int_equal(spd_validate(&set, &e), 0);
+	}
+	spd_set_free(&set);
+	acq_table_free(&t);
+}
+
 struct fake_status {
 	enum acq_status st;
 	unsigned int calls;
@@ -464,6 +599,10 @@ static void test_acquire_coalesce(void **state)
 	/* a negotiation that never resolves counts as failed */
 	acq_started(&t, tr, 0, 0x9abc, 20000);
 	f.st = ACQ_ST_INFLIGHT;
+	/* the loop's clock, read before the acquire was handled, is not a
+	 * negotiation that took forever */
+	acq_sync(&t, 19999, fake_status_fn, &f);
+	assert_int_equal(tr->state, ACQ_PENDING);
 	acq_sync(&t, 20000 + ACQ_PENDING_MAX_MS - 1, fake_status_fn, &f);
 	assert_int_equal(tr->state, ACQ_PENDING);
 	acq_sync(&t, 20000 + ACQ_PENDING_MAX_MS, fake_status_fn, &f);
@@ -483,6 +622,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_acquire_packets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acquire_match, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acquire_coalesce, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acquire_dp_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acquire_dp_trap_set, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

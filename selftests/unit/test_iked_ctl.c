@@ -2,7 +2,8 @@
 /*
  * The control channel end to end in one test process: xiked's server side
  * (iked/ctl.c) answering `xipsec ike` (loader/cmd_ike.c), which runs in a
- * forked child with its stdout captured; plus the JSON helpers of both ends.
+ * forked child with its stdout captured; plus the JSON helpers of both ends
+ * and the engine counters of "list".
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "../../iked/ctl.h"
+#include "../../iked/ikev2_exch.h"
 #include "../../loader/cmd_ike.h"
 
 static char sock_path[64];
@@ -167,6 +169,42 @@ static void test_json_helpers(void **state)
 			 -EINVAL);
 }
 
+/* Every counter of struct engine_stats that "list" shows, by name, with
+ * its own value; engine_stats_add() sums each of them. */
+static void test_stats_json(void **state)
+{
+	struct engine_stats a = {
+		.rx = 1, .rx_dropped = 2, .tx = 3, .retransmits = 4,
+		.cached_replies = 5, .requests_processed = 6, .cookies_sent = 7,
+		.invalid_ke_sent = 8, .ike_established = 9, .ike_deleted = 10,
+		.auth_failed = 11, .child_installed = 12, .child_removed = 13,
+		.ike_rekeyed = 14, .child_rekeyed = 15, .ike_reauthed = 16,
+	};
+	struct engine_stats sum = a;
+	struct ctl_buf b = { 0 };
+
+	(void)state;
+	ctl_stats_json(&b, &a);
+	assert_false(b.oom);
+	assert_string_equal(b.s, "\"stats\":{\"rx\":1,\"rx_dropped\":2,\"tx\":3,\"retransmits\":4,"
+				 "\"ike_established\":9,\"ike_deleted\":10,\"auth_failed\":11,"
+				 "\"child_installed\":12,\"child_removed\":13,\"ike_rekeyed\":14,"
+				 "\"child_rekeyed\":15,\"ike_reauthed\":16}");
+	ctl_buf_free(&b);
+
+	engine_stats_add(&sum, &a);
+	memset(&b, 0, sizeof(b));
+	ctl_stats_json(&b, &sum);
+	assert_false(b.oom);
+	assert_non_null(strstr(b.s, "\"ike_rekeyed\":28,\"child_rekeyed\":30,\"ike_reauthed\":32}"));
+	assert_non_null(strstr(b.s, "\"rx\":2,"));
+	assert_int_equal(sum.cached_replies, 10);
+	assert_int_equal(sum.requests_processed, 12);
+	assert_int_equal(sum.cookies_sent, 14);
+	assert_int_equal(sum.invalid_ke_sent, 16);
+	ctl_buf_free(&b);
+}
+
 static void test_socket_in_use(void **state)
 {
 	int fd, fd2;
@@ -190,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_list_text),    cmocka_unit_test(test_list_json),
 		cmocka_unit_test(test_up_down),	     cmocka_unit_test(test_usage_and_no_daemon),
 		cmocka_unit_test(test_json_helpers), cmocka_unit_test(test_socket_in_use),
+		cmocka_unit_test(test_stats_json),
 	};
 
 	snprintf(sock_path, sizeof(sock_path), "/tmp/test_iked_ctl.%d.sock", (int)getpid());

@@ -7,6 +7,9 @@
  * a child that cannot be installed (the host kernel has no ESP) leaves
  * nothing behind, and start_action = trap policies come and go with xiked
  * without touching someone else's policy. Real ESP installs are covered by the VM tests.
+ * The record is a journal (a line per object installed, "- " + the same line when
+ * it is gone, compacted when mostly such pairs): its replay, its compaction, and
+ * a run killed without kernel_close() whose policies the next start removes.
  */
 #include <errno.h>
 #include <sched.h>
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <cmocka.h>
@@ -330,6 +334,182 @@ static void test_trap(void **state)
 	rmdir(dir);
 }
 
+static int count_lines(const char *path, int *gone)
+{
+	char line[512];
+	int n = 0;
+	FILE *f;
+
+	*gone = 0;
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		n++;
+		*gone += !strncmp(line, "- ", 2);
+	}
+	fclose(f);
+	return n;
+}
+
+/* Lines added, removed ("- "), added again, removed without being added, torn. */
+static void test_journal_replay(void **state)
+{
+	struct xfrm_nl_policy a, b, c, d, e;
+	struct xfrm_nl_policy_id id;
+	char dir[] = "/tmp/test_iked_kernel.XXXXXX", path[256];
+	struct kernel *k = NULL;
+	struct xfrm_nl *nl;
+	FILE *f;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(xfrm_nl_open(&nl), 0);
+	policy(&a, "10.2.0.0", 7); /* added: removed at start */
+	policy(&b, "10.3.0.0", 7); /* added, gone: kept */
+	policy(&c, "10.4.0.0", 7); /* added, gone, added again: removed */
+	policy(&d, "10.5.0.0", 7); /* only "gone": kept */
+	policy(&e, "10.6.0.0", 7); /* a torn last line: kept */
+	assert_int_equal(xfrm_nl_policy_add(nl, &a, false), 0);
+	assert_int_equal(xfrm_nl_policy_add(nl, &b, false), 0);
+	assert_int_equal(xfrm_nl_policy_add(nl, &c, false), 0);
+	assert_int_equal(xfrm_nl_policy_add(nl, &d, false), 0);
+	assert_int_equal(xfrm_nl_policy_add(nl, &e, false), 0);
+
+	snprintf(path, sizeof(path), "%s/_j.sock.state", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	state_line(f, &a, 7);
+	state_line(f, &b, 7);
+	state_line(f, &c, 7);
+	fputs("- ", f);
+	state_line(f, &b, 7);
+	fputs("- ", f);
+	state_line(f, &c, 7);
+	state_line(f, &c, 7);
+	fputs("- ", f);
+	state_line(f, &d, 7);
+	fputs("pol 1 0a06", f);
+	fclose(f);
+
+	assert_int_equal(kernel_open(dir, "/j.sock", &k), 0);
+	assert_false(policy_exists(nl, &a));
+	assert_true(policy_exists(nl, &b));
+	assert_false(policy_exists(nl, &c));
+	assert_true(policy_exists(nl, &d));
+	assert_true(policy_exists(nl, &e));
+	kernel_close(k);
+	xfrm_nl_policy_to_id(&b, &id);
+	assert_int_equal(xfrm_nl_policy_del(nl, &id), 0);
+	xfrm_nl_policy_to_id(&d, &id);
+	assert_int_equal(xfrm_nl_policy_del(nl, &id), 0);
+	xfrm_nl_policy_to_id(&e, &id);
+	assert_int_equal(xfrm_nl_policy_del(nl, &id), 0);
+	xfrm_nl_close(nl);
+	rmdir(dir);
+}
+
+static const char trap_text[] = "connections { c {\n"
+				"  remote_addrs = 192.0.2.2\n"
+				"  local { auth = psk }\n"
+				"  remote { auth = psk }\n"
+				"  children {\n"
+				"    t { local_ts = 10.1.0.0/24\n"
+				"        remote_ts = 10.2.0.0/24\n"
+				"        start_action = trap }\n"
+				"    u { local_ts = 10.1.0.0/24\n"
+				"        remote_ts = 10.3.0.0/24\n"
+				"        start_action = trap }\n"
+				"  }\n"
+				"} }\n";
+
+/*
+ * Install trap t and u, then remove and reinstall u many times (a trap has
+ * SPIs 0/0: kernel_remove_child() finds it like a child SA). The journal
+ * stays within a bound and ends up describing t and u; a run that dies then
+ * (a forked child that _exits without kernel_close) leaves policies the next
+ * start removes.
+ */
+static void test_journal_compact_crash(void **state)
+{
+	char dir[] = "/tmp/test_iked_kernel.XXXXXX", path[256], err[256];
+	struct sockaddr_in l = { .sin_family = AF_INET }, r = { .sin_family = AF_INET };
+	struct xfrm_nl_policy want_t, want_u;
+	struct conf *conf = NULL;
+	struct kernel *k = NULL;
+	struct xfrm_nl *nl;
+	int status, gone;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/_crash.sock.state", dir);
+	assert_int_equal(conf_load_buf(trap_text, sizeof(trap_text) - 1, "t.conf",
+				       CONF_NO_INCLUDE | CONF_NO_CREDS | CONF_NO_PERM_CHECK, &conf,
+				       err, sizeof(err)),
+			 0);
+	inet_pton(AF_INET, "192.0.2.1", &l.sin_addr);
+	inet_pton(AF_INET, "192.0.2.2", &r.sin_addr);
+	assert_int_equal(xfrm_nl_open(&nl), 0);
+	policy(&want_t, "10.2.0.0", 0);
+	policy(&want_u, "10.3.0.0", 0);
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const struct conf_conn *conn = conf->conns[0];
+		struct engine_child c;
+		int i, n, rc = 0;
+
+		memset(&c, 0, sizeof(c));
+		c.local = (struct sockaddr *)&l;
+		if (kernel_open(dir, "/crash.sock", &k) ||
+		    kernel_install_trap(k, conn, conn->children[0], c.local,
+					(struct sockaddr *)&r) ||
+		    kernel_install_trap(k, conn, conn->children[1], c.local,
+					(struct sockaddr *)&r))
+			_exit(10);
+		for (i = 0; i < 300 && !rc; i++) {
+			/* the newest trap with SPIs 0/0: u */
+			kernel_remove_child(k, &c);
+			if (kernel_object_count(k) != 1 ||
+			    kernel_install_trap(k, conn, conn->children[1], c.local,
+						(struct sockaddr *)&r))
+				rc = 11;
+			/* compacted once past 256 lines (two per cycle) */
+			n = count_lines(path, &gone);
+			if (n < 2 || n > 256 + 2)
+				rc = 12;
+		}
+		if (!rc && kernel_object_count(k) != 2)
+			rc = 13;
+		_exit(rc); /* no kernel_close(): a crash */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* the dead run's policies and its record are still there */
+	assert_true(policy_exists(nl, &want_t));
+	assert_true(policy_exists(nl, &want_u));
+	assert_true(count_lines(path, &gone) >= 2);
+	assert_true(gone > 0); /* it was appended to, not only rewritten */
+
+	assert_int_equal(kernel_open(dir, "/crash.sock", &k), 0);
+	assert_false(policy_exists(nl, &want_t));
+	assert_false(policy_exists(nl, &want_u));
+	assert_int_equal(kernel_object_count(k), 0);
+	assert_int_equal(count_lines(path, &gone), 0);
+	kernel_close(k);
+	assert_int_not_equal(access(path, F_OK), 0);
+	xfrm_nl_close(nl);
+	conf_free(conf);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +517,8 @@ int main(void)
 		cmocka_unit_test(test_leftovers),
 		cmocka_unit_test(test_install_failure_clean),
 		cmocka_unit_test(test_trap),
+		cmocka_unit_test(test_journal_replay),
+		cmocka_unit_test(test_journal_compact_crash),
 	};
 
 	return cmocka_run_group_tests(tests, ns_setup, NULL);
