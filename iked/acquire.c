@@ -202,8 +202,8 @@ enum acq_verdict acq_decide(struct acq_table *t, struct acq_trap *tr, uint64_t n
 	return ACQ_START;
 }
 
-enum acq_verdict acq_decide_pkt(struct acq_table *t, struct acq_trap *tr,
-				const struct acq_pkt *p, uint64_t now)
+enum acq_verdict acq_decide_pkt(struct acq_table *t, struct acq_trap *tr, const struct acq_pkt *p,
+				uint64_t now)
 {
 	/* same ms: the record was queued before the bucket flip (install
 	 * comes first, then acq_child_up()) */

@@ -114,8 +114,8 @@ enum acq_verdict {
  * buffer before the child's bucket took the flow over); the kernel needs no
  * such check, its larval state holds further acquires back.
  */
-enum acq_verdict acq_decide_pkt(struct acq_table *t, struct acq_trap *tr,
-				const struct acq_pkt *p, uint64_t now);
+enum acq_verdict acq_decide_pkt(struct acq_table *t, struct acq_trap *tr, const struct acq_pkt *p,
+				uint64_t now);
 enum acq_verdict acq_decide(struct acq_table *t, struct acq_trap *tr, uint64_t now);
 /* A child SA of @conn/@child was installed at @now: a negotiation for it
  * is done. */

@@ -5,7 +5,8 @@
 # Groups: unit, bpf, fuzz, vm. Every test reports PASS, FAIL or SKIP under its
 # own name; the last line is "N passed, N failed, N skipped"; exit 1 on failure.
 #
-# Environment: VM_TESTS="name ..." limits the VM group; FUZZ_SECONDS per target.
+# Environment: VM_TESTS="name ..." limits the VM group, VM_JOBS (default 2) VMs
+# run at once; FUZZ_SECONDS per target.
 set -u
 
 BUILD=$1; shift
@@ -88,8 +89,23 @@ group_fuzz() {
 	done
 }
 
+# One VM test: its exit status and run time go to $RESULTS/vm-NAME.{rc,secs}.
+vm_test() {	# vm_test SCRIPT
+	local t=$1 name log to t0=$SECONDS
+	name=$(basename "$t" .sh)
+	log="$RESULTS/vm-$name.log"
+	# a test that needs longer than vm-run's default says so in a
+	# "# vm-timeout: SECONDS" line
+	to=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\)$/\1/p' "$t")
+	"$SRC/selftests/vm/vm-run" ${to:+--timeout "$to"} --log "$log" -- "$t"
+	local rc=$?
+	echo $rc >"$RESULTS/vm-$name.rc"
+	echo $((SECONDS - t0)) >"$RESULTS/vm-$name.secs"
+	echo "     vm/$name finished (exit $rc, $((SECONDS - t0))s)"
+}
+
 group_vm() {
-	local t name log rc line to
+	local t name log rc line tests=()
 	# The runner's own checks first: exit codes, splat detection, timeout.
 	while IFS= read -r line; do
 		case $line in
@@ -100,15 +116,23 @@ group_vm() {
 	for t in "$SRC"/selftests/vm/tests/*.sh; do
 		name=$(basename "$t" .sh)
 		if [ -n "${VM_TESTS:-}" ] && ! [[ " $VM_TESTS " == *" $name "* ]]; then continue; fi
+		tests+=("$t")
+	done
+	# VM_JOBS VMs at a time: the tests spend most of their time waiting
+	# (daemons starting, timers, polls), so two overlap well on two cores.
+	for t in "${tests[@]}"; do
+		while [ "$(jobs -rp | wc -l)" -ge "${VM_JOBS:-2}" ]; do
+			wait -n
+		done
+		vm_test "$t" &
+	done
+	wait
+	for t in "${tests[@]}"; do
+		name=$(basename "$t" .sh)
 		log="$RESULTS/vm-$name.log"
-		local t0=$SECONDS
-		# a test that needs longer than vm-run's default says so in a
-		# "# vm-timeout: SECONDS" line
-		to=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\)$/\1/p' "$t")
-		"$SRC/selftests/vm/vm-run" ${to:+--timeout "$to"} --log "$log" -- "$t"
-		rc=$?
+		rc=$(cat "$RESULTS/vm-$name.rc" 2>/dev/null || echo 255)
 		case $rc in
-		0) record PASS "vm/$name ($((SECONDS - t0))s)" ;;
+		0) record PASS "vm/$name ($(cat "$RESULTS/vm-$name.secs")s)" ;;
 		"$SKIP_RC") record SKIP "vm/$name: $(grep -m1 -o 'SKIP: .*' "$log" | tr -d '\r')" ;;
 		*) record FAIL "vm/$name (exit $rc)" "$log"
 		   grep -v '^\[ *[0-9.]*\] ' "$log" | tail -40 | sed 's/^/    /' ;;

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# vm-timeout: 600
+# vm-timeout: 900
 #
 # On demand with the xipsec dataplane: the trap child of xiked comes up from
 # an acquire that the inner classifier put on its ring buffer.
