@@ -19,6 +19,7 @@
 #   generic        XDP in skb mode on in0 and out0 (`--mode generic`)
 #   inner-generic  generic on in0, native on out0
 #   inner-tc       native on out0, `--mode tc` on in0 (TC classifies alone)
+#   tc             `--mode tc` on in0 and out0: no XDP at all
 #   native-gro     native, plus GRO switched on for in0 (ethtool -K), for diagnosis
 # Default: native generic.
 #
@@ -33,7 +34,9 @@
 # omitted). Prints each round as Mbit/s/retransmits (TCP segments the sender
 # retransmitted: drops on the way), the medians and their ratios to the kernel's.
 # Under TCG (no KVM) single runs vary by 2x: only medians of alternating rounds
-# of one run mean anything.
+# of one run mean anything. Two figures per variant: the ratio of its median to
+# the kernel's, and the median of its per-round ratios (each to the kernel
+# round just before it), which a drift of the host's load disturbs less.
 . "$(dirname "$0")/../selftests/vm/lib.sh"
 . "$(dirname "$0")/../selftests/vm/dp_lib.sh"
 require iperf3 jq
@@ -45,7 +48,7 @@ variants=(native generic)
 [ $# -eq 0 ] || variants=("$@")
 for v in "${variants[@]}"; do
 	case $v in
-	auto | native | generic | inner-generic | inner-tc) ;;
+	auto | native | generic | inner-generic | inner-tc | tc) ;;
 	native-gro) require ethtool ;;
 	*) fail "unknown variant '$v'" ;;
 	esac
@@ -98,6 +101,7 @@ xipsec_up() {	# xipsec_up VARIANT
 	generic) in_mode=generic out_mode=generic ;;
 	inner-generic) in_mode=generic ;;
 	inner-tc) in_mode=tc ;;
+	tc) in_mode=tc out_mode=tc ;;
 	esac
 	for gw in gw1 gw2; do
 		dpx $gw attach in0 --inner --mode "$in_mode" >/dev/null || fail "$gw: attach in0"
@@ -153,9 +157,14 @@ mb() {	# Mbit/s of "Mbit/s/retransmits" words
 	local w
 	for w in "$@"; do echo "${w%/*}"; done
 }
+# round_ratios V: V's Mbit/s over the kernel's of the same round, per round
+round_ratios() {
+	paste -d' ' <(mb ${res[kernel]}) <(mb ${res[$1]}) | awk '{printf "%.3f\n", $2 / $1}'
+}
 km=$(median $(mb ${res[kernel]}))
 for v in kernel "${variants[@]}"; do
 	m=$(median $(mb ${res[$v]}))
-	printf '  %-14s rounds (Mbit/s/retr):%s; median %s; ratio %s; h1 TSO %s\n' "$v" "${res[$v]}" "$m" \
-		"$(awk -v k="$km" -v x="$m" 'BEGIN {printf "%.3f", x / k}')" "${tso[$v]}"
+	printf '  %-14s rounds (Mbit/s/retr):%s; median %s; ratio %s; median of round ratios %s; h1 TSO %s\n' \
+		"$v" "${res[$v]}" "$m" "$(awk -v k="$km" -v x="$m" 'BEGIN {printf "%.3f", x / k}')" \
+		"$(median $(round_ratios "$v"))" "${tso[$v]}"
 done
