@@ -170,16 +170,21 @@ keep_logs() {
 	cp "$(swan_log "init$round")" "$logdir/charon-init.$round.log"
 }
 
-# xiked_summary: what its log says about the round. A half-open IKE SA
-# whose IKE_AUTH xiked did not get to within ENGINE_HALF_OPEN_TIMEOUT_MS
-# (30 s) is gone, and charon's initiator, after retransmitting IKE_AUTH to
-# it for 165 s, gives up on that connection for good (keyingtries = 1): a
-# responder that is too slow during the burst never gets all N up.
+# xiked_summary: what its log says about the round. Either of the last two
+# loses a connection for good (charon's initiator has keyingtries = 1), so
+# the round never gets all N up: a half-open IKE SA whose IKE_AUTH xiked did
+# not get to within ENGINE_HALF_OPEN_TIMEOUT_MS (30 s), and an IKE_AUTH that
+# fails with a PSK mismatch, which is what made rounds fail when xiked was
+# slow: a late copy of an IKE_SA_INIT without COOKIE got the half-open SA,
+# xiked then took the initiator's request with the COOKIE for a
+# retransmission of it, and the initiator signs the one with the COOKIE
+# (docs/benchmarks.md, IKE section).
 xiked_summary() {
 	local f=$xdir/xiked.$round.log
 	log "xiked log: $(grep -c 'CHILD_SA .* established' "$f") children established," \
 		"$(grep -c 'cookie' "$f") cookie lines," \
-		"$(grep -c 'timed out waiting for IKE_AUTH' "$f") half-open IKE SAs timed out"
+		"$(grep -c 'timed out waiting for IKE_AUTH' "$f") half-open IKE SAs timed out," \
+		"$(grep -c 'PSK mismatch' "$f") PSK mismatches"
 }
 
 # one_round WHICH: xiked or charon as the responder; prints one result line.

@@ -1684,6 +1684,48 @@ static const struct conf_conn *eng_find_conn_init(struct engine *eng, const stru
 	return NULL;
 }
 
+/*
+ * Is @m, an IKE_SA_INIT request for half-open @sa, the request @sa answered?
+ * A retransmission is byte-identical. The one other request we accept is the
+ * initiator's retry with our cookie of a request that we answered with the
+ * cookie demand (2.6: the retry repeats all other payloads unchanged, so the
+ * nonce and KE, hence the keys, are the same) while a stale copy without the
+ * cookie, processed once the half-open count had dropped, made @sa. The
+ * initiator signs the request it sent last (2.15): from now on that one is
+ * @sa's, else its AUTH would fail as a PSK or signature mismatch.
+ */
+static bool eng_init_same_request(struct engine *eng, struct ike_sa *sa, struct ikev2_msg *m,
+				  const struct sockaddr *remote)
+{
+	struct ikev2_pld *p_nonce = ikev2_pld_find(&m->plds, IKEV2_PLD_NONCE, 0);
+	struct ikev2_blob nonce;
+	struct ikev2_notify n;
+	char tagbuf[160];
+	uint8_t *copy;
+
+	if (m->len == sa->init_req_len && !memcmp(m->buf, sa->init_req, m->len))
+		return true;
+	if (!p_nonce || ikev2_pld_parse_nonce(p_nonce, &nonce, NULL) ||
+	    nonce.len != sa->ni_len || memcmp(nonce.data, sa->ni, nonce.len) ||
+	    !eng_find_notify(&m->plds, IKEV2_N_COOKIE, &n) ||
+	    !cookie_check(&eng->cookie, n.data, n.len, nonce.data, nonce.len, remote,
+			  m->hdr.ispi)) {
+		log_info("ike: %s: IKE_SA_INIT request that differs from the one answered, dropped",
+			 TAG(sa));
+		return false;
+	}
+	copy = eng_dup(m->buf, m->len);
+	if (!copy)
+		return false;
+	free(sa->init_req);
+	sa->init_req = copy;
+	sa->init_req_len = m->len;
+	log_info("ike: %s: IKE_SA_INIT retried with our cookie after a stale copy made the SA; "
+		 "answering it",
+		 TAG(sa));
+	return true;
+}
+
 static void eng_init_request(struct engine *eng, struct ikev2_msg *m, const struct sockaddr *local,
 			     const struct sockaddr *remote, uint64_t now)
 {
@@ -1706,7 +1748,8 @@ static void eng_init_request(struct engine *eng, struct ikev2_msg *m, const stru
 	ike_addr_str(remote, peer, sizeof(peer));
 	sa = ike_sa_lookup_init(&eng->sas, m->hdr.ispi, remote);
 	if (sa) {
-		if (m->hdr.msgid == 0 && sa->init_resp && sa->state == IKE_ST_HALF_OPEN) {
+		if (m->hdr.msgid == 0 && sa->init_resp && sa->state == IKE_ST_HALF_OPEN &&
+		    eng_init_same_request(eng, sa, m, remote)) {
 			log_info("ike: %s: retransmitted IKE_SA_INIT request, resending our reply",
 				 TAG(sa));
 			eng->stats.cached_replies++;

@@ -857,6 +857,70 @@ static void test_cookie_forged(void **state)
 	net_free(&n);
 }
 
+/*
+ * The initiator's first IKE_SA_INIT (A) got a cookie demand; its retry with
+ * the cookie (B) is delayed; a stale copy of A reaches the responder once the
+ * half-open count has dropped and makes the SA. The initiator takes the reply
+ * as the answer to B and signs B (2.15): when B arrives, it becomes the SA's
+ * request, and IKE_AUTH succeeds (it failed as a PSK mismatch before).
+ */
+static enum verdict hold_cookie_retry(struct net *n, int from, unsigned int nth,
+				      const uint8_t *buf, size_t len)
+{
+	if (from == 0 && raw_exch(buf) == IKEV2_EXCH_IKE_SA_INIT && !raw_response(buf) &&
+	    buf[16] == IKEV2_PLD_NOTIFY)
+		return DROP;
+	return drop_auth_of_spi(n, from, nth, buf, len);
+}
+
+static void test_cookie_stale_copy(void **state)
+{
+	struct engine_params rp = { .cookie_threshold = 1 };
+	uint64_t spi1, spi2;
+	uint8_t *a, *b;
+	size_t alen, blen;
+	struct net n;
+
+	(void)state;
+	net_init(&n, &sun_default, &moon_default, &rp);
+	n.filter = hold_cookie_retry;
+	spi1 = net_up(&n, NULL);
+	n.drop_auth_spi = spi1;
+	net_run(&n, 0);
+	assert_int_equal(engine_half_open_count(n.p[1].eng), 1);
+	spi2 = net_up(&n, NULL);
+	net_run(&n, 0);
+	assert_int_equal(engine_get_stats(n.p[1].eng)->cookies_sent, 1);
+	/* A without, B with the cookie: the same SPI, nonce and KE */
+	alen = n.p[0].log_len[2];
+	blen = n.p[0].log_len[3];
+	assert_true(blen > alen);
+	a = malloc(alen);
+	b = malloc(blen);
+	memcpy(a, n.p[0].log[2], alen);
+	memcpy(b, n.p[0].log[3], blen);
+	assert_int_equal(raw_ispi(a), spi2);
+	assert_int_equal(raw_ispi(b), spi2);
+
+	/* the first IKE SA completes: no half-open SA left */
+	n.drop_auth_spi = 0;
+	net_run(&n, 5000);
+	assert_established(&n, spi1);
+	assert_int_equal(engine_half_open_count(n.p[1].eng), 0);
+
+	/* the stale A makes the SA, then B arrives */
+	engine_input(n.p[1].eng, a, alen, sa_of(&n.p[1]), sa_of(&n.p[0]), n.now);
+	assert_int_equal(engine_half_open_count(n.p[1].eng), 1);
+	engine_input(n.p[1].eng, b, blen, sa_of(&n.p[1]), sa_of(&n.p[0]), n.now);
+	n.filter = NULL;
+	net_run(&n, 0);
+	assert_established(&n, spi2);
+	assert_int_equal(engine_get_stats(n.p[1].eng)->auth_failed, 0);
+	free(a);
+	free(b);
+	net_free(&n);
+}
+
 /* ---- 6. CREATE_CHILD_SA, delete, liveness ---- */
 
 static struct child_rec *find_child(struct peer *p, const char *name, bool removed)
@@ -1449,6 +1513,7 @@ int main(void)
 		cmocka_unit_test(test_no_common_group),
 		cmocka_unit_test(test_cookie),
 		cmocka_unit_test(test_cookie_forged),
+		cmocka_unit_test(test_cookie_stale_copy),
 		cmocka_unit_test(test_child_and_delete),
 		cmocka_unit_test(test_child_ts_unacceptable),
 		cmocka_unit_test(test_child_pfs),
