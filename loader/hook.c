@@ -329,8 +329,8 @@ static int hook_xdp_mode_resolve(int ifindex, enum hook_side side, enum hook_xdp
 		*out = HOOK_XDP_GENERIC;
 	else if (st.present && st.mode == XDP_MODE_NATIVE)
 		*out = HOOK_XDP_NATIVE;
-	else if (hook_is_veth(ifindex))
-		*out = side == HOOK_INNER ? HOOK_XDP_NONE : HOOK_XDP_GENERIC;
+	else if (side == HOOK_INNER && hook_is_veth(ifindex))
+		*out = HOOK_XDP_NONE;
 	else
 		*out = HOOK_XDP_NATIVE;
 	return 0;

@@ -37,16 +37,15 @@ enum hook_xdp_mode {
 	HOOK_XDP_NONE, /* TC only: the TC program classifies and counts alone */
 	/*
 	 * The mode already in use on the interface if there is an XDP program.
-	 * Otherwise native, except on a veth: there the inner side gets no XDP
-	 * (TC only) and the outer side generic XDP. A native program on a veth
-	 * makes the kernel turn TSO off on its peer ("off [fixed]", 6.1 and
-	 * later, frags-aware programs too), so the peer segments in software
-	 * and every segment is routed (and encrypted) on its own: tunnel
-	 * throughput fell to 0.68-0.77 of the plain kernel's. Generic XDP keeps
-	 * TSO but copies every 64 KiB GSO packet into one linear buffer, which
-	 * still cost up to a fifth of the throughput on the inner side, where
-	 * the hosts' TCP arrives; the outer side sees ESP, one MTU-sized packet
-	 * at a time, and keeps XDP's early drop (docs/benchmarks.md).
+	 * Otherwise native, except on the inner side of a veth, which gets no
+	 * XDP (TC only): a native program on a veth makes the kernel turn TSO
+	 * off on its peer ("off [fixed]", 6.1 and later, frags-aware programs
+	 * too), so the peer segments in software and every segment is routed
+	 * and encrypted on its own (tunnel throughput 0.68-0.88 of the plain
+	 * kernel's); generic XDP keeps TSO but copies every 64 KiB GSO packet
+	 * into one linear buffer. On the outer side the peer sends ESP, one
+	 * MTU-sized packet at a time, so native XDP costs no offload there, and
+	 * it measured faster than generic (docs/benchmarks.md).
 	 */
 	HOOK_XDP_AUTO,
 };
