@@ -135,7 +135,8 @@ read -r spi_in spi_out <<<"$(xiked_child_spis)"
 grep -q 'virtual IP 10.4.0.1 leased from pool rw' "$XLOG" || { xiked_tail; fail "no lease logged"; }
 ip -n gw1 xfrm policy list dir out | grep -q 'src 10.1.0.0/24 dst 10.4.0.1/32' ||
 	fail "xiked's outbound policy is not to the lease: $(ip -n gw1 xfrm policy list dir out)"
-ip -n gw2 addr show dev out0 | grep -q 'inet 10.4.0.1/32' ||
+# xiked (responder) has its child before charon has processed the reply
+poll 15 sh -c "ip -n gw2 addr show dev out0 | grep -q 'inet 10.4.0.1/32'" ||
 	fail "charon did not install 10.4.0.1: $(ip -n gw2 addr show dev out0)"
 # charon parses our CFG_REPLY with the address and the pool's DNS server
 grep -q 'parsed IKE_AUTH response 1 \[.*CPRP(ADDR DNS)' "$(swan_log gw2)" ||
