@@ -1093,7 +1093,8 @@ static int kernel_pol_hash_grow(struct kernel *k)
 /* Room for @kc's policies, before any is installed (then claiming cannot fail). */
 static int kernel_pol_reserve(struct kernel *k, struct kernel_child *kc)
 {
-	kc->prefs = calloc(kc->npols, sizeof(*kc->prefs));
+	/* at least one: calloc(0) may return NULL, which is no lack of memory */
+	kc->prefs = calloc(kc->npols ? kc->npols : 1, sizeof(*kc->prefs));
 	if (!kc->prefs)
 		return -ENOMEM;
 	while (k->npolrefs + kc->npols > k->pol_hash_size)
@@ -2181,7 +2182,7 @@ size_t kernel_object_count(const struct kernel *k)
 
 void kernel_close(struct kernel *k)
 {
-	struct kernel_child *kc;
+	struct kernel_child *kc, *next;
 
 	if (!k)
 		return;
@@ -2200,7 +2201,8 @@ void kernel_close(struct kernel *k)
 			kernel_dp_rec_del(k, kc->dp_in, kc->spi_in);
 		}
 	}
-	while ((kc = k->children)) {
+	for (kc = k->children; kc; kc = next) {
+		next = kc->next;
 		kernel_child_unlink(k, kc);
 		kernel_child_undo(k, kc);
 		kernel_child_free(kc);

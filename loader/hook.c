@@ -327,9 +327,7 @@ static int hook_xdp_mode_resolve(int ifindex, enum hook_side side, enum hook_xdp
 	}
 	if (st.present && st.mode == XDP_MODE_SKB)
 		*out = HOOK_XDP_GENERIC;
-	else if (st.present && st.mode == XDP_MODE_NATIVE)
-		*out = HOOK_XDP_NATIVE;
-	else if (side == HOOK_INNER && hook_is_veth(ifindex))
+	else if (!st.present && side == HOOK_INNER && hook_is_veth(ifindex))
 		*out = HOOK_XDP_NONE;
 	else
 		*out = HOOK_XDP_NATIVE;
